@@ -1,0 +1,392 @@
+"""``Tidal``: the ASGI application. It owns the settings, installed apps, routes,
+middleware and lifespan, and compiles all of them once at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import multiprocessing
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+from starlette.datastructures import URLPath
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from tidal.apps import AppConfig, load_apps
+from tidal.checks import CheckMessage, run_checks
+from tidal.checks.registry import CheckFunction
+from tidal.conf import Settings, load_settings
+from tidal.exceptions import ImproperlyConfigured
+from tidal.http import signature as sig
+from tidal.http.endpoint import make_endpoint, make_websocket_endpoint
+from tidal.http.errors import MethodNotAllowed, NotFound, send_error
+from tidal.http.routing import Route, RouteTable, Router
+from tidal.middleware import Middleware, RequestLogMiddleware, ServerErrorMiddleware
+from tidal.types import ASGIApp, Handler, Receive, Scope, Send
+
+logger = logging.getLogger("tidal")
+F = TypeVar("F", bound=Handler)
+Hook = Callable[[], Any]
+Lifespan = Callable[["Tidal"], contextlib.AbstractAsyncContextManager[Any]]
+
+
+class Tidal:
+    """The application.
+
+    Args:
+        apps: dotted names of installed apps, in override order (first wins for templates
+            and static files), e.g. ``["tidal.auth", "board"]``.
+        settings: a ``Settings``, or a mapping of overrides on top of the environment;
+            ``None`` reads everything from ``TIDAL_*`` variables, ``.env`` and the settings
+            module.
+        middleware: user middleware, innermost last; runs inside Tidal's own.
+        on_startup: callables (sync or async) run in order at start-up.
+        on_shutdown: callables run in order at shutdown.
+        lifespan: an async context manager factory ``lifespan(app)`` wrapping the app's life.
+        providers: ``{Type: factory}`` so handlers get ``Type`` parameters injected.
+    """
+
+    __tidal_app__ = True
+
+    def __init__(
+        self,
+        *,
+        apps: Sequence[str] = (),
+        settings: Settings | Mapping[str, Any] | None = None,
+        middleware: Sequence[Middleware] = (),
+        on_startup: Iterable[Hook] = (),
+        on_shutdown: Iterable[Hook] = (),
+        lifespan: Lifespan | None = None,
+        providers: Mapping[type, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.settings = settings if isinstance(settings, Settings) else load_settings(settings)
+        self.router = Router()
+        self.user_middleware = list(middleware)
+        self.startup_hooks = list(on_startup)
+        self.shutdown_hooks = list(on_shutdown)
+        self.lifespan_context = lifespan
+        self.providers: dict[type, Callable[..., Any]] = dict(providers or {})
+        self.checks: list[CheckFunction] = []
+        self.state: dict[str, Any] = {}
+        self._table: RouteTable | None = None
+        self._stack: ASGIApp | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._exit_stack: contextlib.AsyncExitStack | None = None
+        self.apps: list[AppConfig] = load_apps(list(apps))
+        for config in self.apps:
+            config.models_module  # noqa: B018  (imported for its model declarations)
+            router = config.router
+            if router is not None:
+                self.router.include(router)
+        for config in self.apps:
+            config.ready(self)
+
+    # -- declaring -------------------------------------------------------------------
+
+    def _check_not_built(self, what: str) -> None:
+        if self._table is not None:
+            raise ImproperlyConfigured(
+                f"Cannot {what} after the application has started; do it at import time."
+            )
+
+    def route(self, path: str, methods: Iterable[str] = ("GET",), **options: Any) -> Callable[[F], F]:
+        """Register a handler; see ``Router.route`` for the options."""
+        self._check_not_built("add routes")
+        return self.router.route(path, methods, **options)
+
+    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("GET",), **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("POST",), **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("PUT",), **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("PATCH",), **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("DELETE",), **options)
+
+    def websocket(self, path: str, **options: Any) -> Callable[[F], F]:
+        self._check_not_built("add routes")
+        return self.router.websocket(path, **options)
+
+    def include(self, router: Router) -> None:
+        """Add a route group (a ``Router``) to the application."""
+        self._check_not_built("include routers")
+        self.router.include(router)
+
+    def mount(self, prefix: str, app: ASGIApp, *, name: str | None = None) -> None:
+        """Serve another ASGI app (or Tidal app) below ``prefix``."""
+        self._check_not_built("mount apps")
+        self.router.mount(prefix, app, name=name)
+
+    def add_middleware(self, factory: Callable[..., ASGIApp], /, **options: Any) -> None:
+        self._check_not_built("add middleware")
+        self.user_middleware.append(Middleware(factory, **options))
+
+    def provide(self, type_: type, provider: Callable[..., Any]) -> None:
+        """Inject ``provider()``'s value into every handler parameter annotated ``type_``."""
+        self._check_not_built("add providers")
+        self.providers[type_] = provider
+
+    def on_startup(self, hook: Hook) -> Hook:
+        self.startup_hooks.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: Hook) -> Hook:
+        self.shutdown_hooks.append(hook)
+        return hook
+
+    def check(self, function: CheckFunction) -> CheckFunction:
+        """Register a start-up check for this application."""
+        self.checks.append(function)
+        return function
+
+    # -- building --------------------------------------------------------------------
+
+    def run_checks(self, *, deploy: bool = False) -> list[CheckMessage]:
+        return run_checks(self, deploy=deploy)
+
+    @property
+    def route_table(self) -> RouteTable:
+        """The compiled routes; compiling on first use raises any declaration error."""
+        if self._table is None:
+            self.build()
+        assert self._table is not None
+        return self._table
+
+    def build(self) -> None:
+        """Run the checks and compile routes and middleware. Idempotent."""
+        if self._table is not None:
+            return
+        messages = self.run_checks()
+        errors = [m for m in messages if m.is_serious]
+        for message in messages:
+            if not message.is_serious:
+                logger.warning("%s", message)
+        if errors:
+            listing = "\n".join(str(m) for m in errors)
+            raise ImproperlyConfigured(
+                f"Start-up checks failed:\n{listing}\n(run `tidal check` to see them alone)"
+            )
+        if self.settings.openapi_url:
+            self._add_openapi_route(self.settings.openapi_url)
+        routes, mounts = self.router.flatten()
+        for route in routes:
+            self._compile(route)
+        self._table = RouteTable(routes, mounts)
+        self._stack = self._build_stack()
+
+    def _compile(self, route: Route) -> None:
+        path_params = {n: c.type for n, c in route.pattern.converters.items()}
+        body_allowed = bool(route.methods & {"POST", "PUT", "PATCH"})
+        signature = sig.compile_signature(
+            route.handler, path_params=path_params, providers=self.providers,
+            body_allowed=body_allowed, websocket=route.websocket,
+        )
+        if route.dependencies:
+            guards = [
+                sig.Parameter(
+                    f"<guard {i}>", sig.DEPENDENCY, "", None, discard=True,
+                    dependency=sig.compile_signature(
+                        guard, path_params=path_params, providers=self.providers,
+                        websocket=route.websocket, _stack=(route.handler,),
+                    ),
+                )
+                for i, guard in enumerate(route.dependencies)
+            ]
+            signature.parameters[:0] = guards
+        if route.cpu_bound:
+            where = route.handler.__qualname__
+            if signature.is_async or signature.is_async_generator:
+                raise ImproperlyConfigured(
+                    f"{where}: cpu_bound=True needs a plain `def` handler (it runs in another "
+                    "process); drop `async`."
+                )
+            unpicklable = [p.name for p in signature.parameters if p.source in (sig.REQUEST, sig.APP)]
+            if unpicklable or "<locals>" in route.handler.__qualname__:
+                raise ImproperlyConfigured(
+                    f"{where}: cpu_bound handlers must be module-level functions taking plain "
+                    f"values (not {unpicklable or 'a closure'}), since they run in a worker process."
+                )
+        route.signature = signature
+        if route.websocket:
+            route.endpoint = make_websocket_endpoint(self, route, signature)
+        else:
+            route.endpoint = make_endpoint(self, route, signature)
+
+    def _add_openapi_route(self, url: str) -> None:
+        from tidal.http.openapi import openapi_document
+        from tidal.http.responses import JSON, Response, encode_json
+
+        cached: list[bytes] = []
+
+        async def openapi():  # type: ignore[no-untyped-def]
+            if not cached:
+                cached.append(encode_json(openapi_document(self)))
+            return Response(cached[0], media_type=JSON.decode())
+
+        if not any(r.path == url for r in self.router.routes):
+            self.router.route(url, ("GET",), name="openapi", include_in_schema=False)(openapi)
+
+    def _build_stack(self) -> ASGIApp:
+        settings = self.settings
+        app: ASGIApp = self._dispatch
+        for spec in reversed(self.user_middleware):
+            app = spec.build(app)
+        if settings.gzip_min_size is not None:
+            app = GZipMiddleware(app, minimum_size=settings.gzip_min_size)
+        if settings.cors_origins:
+            app = CORSMiddleware(
+                app, allow_origins=settings.cors_origins, allow_methods=["*"],
+                allow_headers=["*"], allow_credentials="*" not in settings.cors_origins,
+            )
+        app = ServerErrorMiddleware(app, debug=settings.debug)
+        return RequestLogMiddleware(
+            app, header=settings.request_id_header, log=settings.access_log
+        )
+
+    # -- serving ---------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if self._stack is None:
+            self.build()
+        assert self._stack is not None
+        await self._stack(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Find the endpoint for the path and method; 404/405 otherwise."""
+        table = self._table
+        assert table is not None
+        scope["tidal.app"] = self
+        scope["router"] = self
+        path = scope["path"]
+        root_path = scope.get("root_path", "")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path):] or "/"
+        match = table.match(path)
+        if match is not None:
+            scope["path_params"] = match.params
+            if scope["type"] == "websocket":
+                if match.websocket is not None:
+                    assert match.websocket.endpoint is not None
+                    await match.websocket.endpoint(scope, receive, send)
+                    return
+            else:
+                route = match.by_method.get(scope["method"])
+                if route is not None:
+                    assert route.endpoint is not None
+                    await route.endpoint(scope, receive, send)
+                    return
+                if match.by_method:
+                    await send_error(scope, send, MethodNotAllowed(list(match.by_method)))
+                    return
+        mount = table.find_mount(path)
+        if mount is not None:
+            scope["root_path"] = root_path + mount.prefix
+            await mount.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "No such endpoint"})
+            return
+        await send_error(
+            scope, send,
+            NotFound(f"No page or endpoint at {path!r}. Run `tidal routes` to list them."),
+        )
+
+    def url_path_for(self, name: str, /, **params: Any) -> URLPath:
+        """The path of route ``name`` (``"api:show_item"`` in a named group)."""
+        return URLPath(self.route_table.url_path_for(name, **params))
+
+    url_for = url_path_for
+
+    # -- lifespan --------------------------------------------------------------------
+
+    def process_pool(self) -> Executor:
+        """The worker processes for ``cpu_bound`` handlers, started on first use."""
+        if self._pool is None:
+            workers = self.settings.cpu_workers or os.cpu_count() or 1
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    async def startup(self) -> None:
+        """Compile everything, start mounted Tidal apps, run hooks and the lifespan."""
+        self.build()
+        stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        self._exit_stack = stack
+        try:
+            for mount in self.route_table.mounts:
+                if isinstance(mount.app, Tidal):
+                    await mount.app.startup()
+                    stack.push_async_callback(mount.app.shutdown)
+            if any(r.cpu_bound for r in self.route_table.routes):
+                pool = self.process_pool()
+                await asyncio.get_running_loop().run_in_executor(pool, os.getpid)
+            for hook in self.startup_hooks:
+                await _call_hook(hook)
+            if self.lifespan_context is not None:
+                await stack.enter_async_context(self.lifespan_context(self))
+        except BaseException:
+            await self.shutdown()
+            raise
+
+    async def shutdown(self) -> None:
+        try:
+            for hook in self.shutdown_hooks:
+                await _call_hook(hook)
+        finally:
+            stack, self._exit_stack = self._exit_stack, None
+            if stack is not None:
+                await stack.aclose()
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Tidal]:
+        """Start up and shut down around a block (tests, scripts, the shell)."""
+        await self.startup()
+        try:
+            yield self
+        finally:
+            await self.shutdown()
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        try:
+            await self.startup()
+        except BaseException as exc:
+            logger.exception("Start-up failed")
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        message = await receive()
+        try:
+            await self.shutdown()
+        except BaseException as exc:
+            logger.exception("Shutdown failed")
+            await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
+            return
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _call_hook(hook: Hook) -> None:
+    result = hook()
+    if inspect.isawaitable(result):
+        await result
+
+
+__all__ = ["Tidal"]

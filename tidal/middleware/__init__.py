@@ -1,0 +1,7 @@
+"""Pure-ASGI middleware: each wraps the next app, with no per-request task or object."""
+
+from tidal.middleware.base import Middleware
+from tidal.middleware.errors import ServerErrorMiddleware
+from tidal.middleware.requestlog import RequestLogMiddleware
+
+__all__ = ["Middleware", "RequestLogMiddleware", "ServerErrorMiddleware"]

@@ -1,0 +1,15 @@
+"""ASGI and handler type aliases, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Handler = Callable[..., Any]
+
+__all__ = ["ASGIApp", "Handler", "Message", "Receive", "Scope", "Send"]
