@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tidal import Settings, Tidal
 
+pytest_plugins = ["pytester"]
+
 SECRET = "test-secret-key-" + "k3y!" * 12
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No TIDAL_* variable from the developer's shell leaks into a test."""
     for key in list(os.environ):
         if key.startswith("TIDAL_") and not key.startswith("TIDAL_TEST_"):
             monkeypatch.delenv(key)
-    yield
 
 
 def make_settings(**overrides: Any) -> Settings:

@@ -3,7 +3,8 @@
 The names most projects need; everything else lives in its subpackage.
 """
 
-from starlette.websockets import WebSocket as WebSocket, WebSocketDisconnect as WebSocketDisconnect
+from starlette.websockets import WebSocket as WebSocket
+from starlette.websockets import WebSocketDisconnect as WebSocketDisconnect
 
 from tidal.app import Tidal as Tidal
 from tidal.apps import AppConfig as AppConfig

@@ -25,7 +25,7 @@ from tidal.exceptions import ImproperlyConfigured
 from tidal.http import signature as sig
 from tidal.http.endpoint import make_endpoint, make_websocket_endpoint
 from tidal.http.errors import MethodNotAllowed, NotFound, send_error
-from tidal.http.routing import Route, RouteTable, Router
+from tidal.http.routing import Route, Router, RouteTable
 from tidal.middleware import Middleware, RequestLogMiddleware, ServerErrorMiddleware
 from tidal.types import ASGIApp, Handler, Receive, Scope, Send
 
@@ -94,7 +94,9 @@ class Tidal:
                 f"Cannot {what} after the application has started; do it at import time."
             )
 
-    def route(self, path: str, methods: Iterable[str] = ("GET",), **options: Any) -> Callable[[F], F]:
+    def route(
+        self, path: str, methods: Iterable[str] = ("GET",), **options: Any
+    ) -> Callable[[F], F]:
         """Register a handler; see ``Router.route`` for the options."""
         self._check_not_built("add routes")
         return self.router.route(path, methods, **options)
@@ -189,16 +191,26 @@ class Tidal:
         path_params = {n: c.type for n, c in route.pattern.converters.items()}
         body_allowed = bool(route.methods & {"POST", "PUT", "PATCH"})
         signature = sig.compile_signature(
-            route.handler, path_params=path_params, providers=self.providers,
-            body_allowed=body_allowed, websocket=route.websocket,
+            route.handler,
+            path_params=path_params,
+            providers=self.providers,
+            body_allowed=body_allowed,
+            websocket=route.websocket,
         )
         if route.dependencies:
             guards = [
                 sig.Parameter(
-                    f"<guard {i}>", sig.DEPENDENCY, "", None, discard=True,
+                    f"<guard {i}>",
+                    sig.DEPENDENCY,
+                    "",
+                    None,
+                    discard=True,
                     dependency=sig.compile_signature(
-                        guard, path_params=path_params, providers=self.providers,
-                        websocket=route.websocket, _stack=(route.handler,),
+                        guard,
+                        path_params=path_params,
+                        providers=self.providers,
+                        websocket=route.websocket,
+                        _stack=(route.handler,),
                     ),
                 )
                 for i, guard in enumerate(route.dependencies)
@@ -211,11 +223,14 @@ class Tidal:
                     f"{where}: cpu_bound=True needs a plain `def` handler (it runs in another "
                     "process); drop `async`."
                 )
-            unpicklable = [p.name for p in signature.parameters if p.source in (sig.REQUEST, sig.APP)]
+            unpicklable = [
+                p.name for p in signature.parameters if p.source in (sig.REQUEST, sig.APP)
+            ]
             if unpicklable or "<locals>" in route.handler.__qualname__:
                 raise ImproperlyConfigured(
                     f"{where}: cpu_bound handlers must be module-level functions taking plain "
-                    f"values (not {unpicklable or 'a closure'}), since they run in a worker process."
+                    f"values (not {unpicklable or 'a closure'}), since they run in a worker "
+                    "process."
                 )
         route.signature = signature
         if route.websocket:
@@ -246,13 +261,14 @@ class Tidal:
             app = GZipMiddleware(app, minimum_size=settings.gzip_min_size)
         if settings.cors_origins:
             app = CORSMiddleware(
-                app, allow_origins=settings.cors_origins, allow_methods=["*"],
-                allow_headers=["*"], allow_credentials="*" not in settings.cors_origins,
+                app,
+                allow_origins=settings.cors_origins,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                allow_credentials="*" not in settings.cors_origins,
             )
         app = ServerErrorMiddleware(app, debug=settings.debug)
-        return RequestLogMiddleware(
-            app, header=settings.request_id_header, log=settings.access_log
-        )
+        return RequestLogMiddleware(app, header=settings.request_id_header, log=settings.access_log)
 
     # -- serving ---------------------------------------------------------------------
 
@@ -274,7 +290,7 @@ class Tidal:
         path = scope["path"]
         root_path = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
-            path = path[len(root_path):] or "/"
+            path = path[len(root_path) :] or "/"
         match = table.match(path)
         if match is not None:
             scope["path_params"] = match.params
@@ -301,7 +317,8 @@ class Tidal:
             await send({"type": "websocket.close", "code": 1008, "reason": "No such endpoint"})
             return
         await send_error(
-            scope, send,
+            scope,
+            send,
             NotFound(f"No page or endpoint at {path!r}. Run `tidal routes` to list them."),
         )
 
@@ -317,7 +334,9 @@ class Tidal:
         """The worker processes for ``cpu_bound`` handlers, started on first use."""
         if self._pool is None:
             workers = self.settings.cpu_workers or os.cpu_count() or 1
-            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn")
+            )
         return self._pool
 
     async def startup(self) -> None:

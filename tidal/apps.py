@@ -103,8 +103,11 @@ def load_app(name: str) -> AppConfig:
     config_class: type[AppConfig] = AppConfig
     if apps_module is not None:
         found = [
-            value for value in vars(apps_module).values()
-            if inspect.isclass(value) and issubclass(value, AppConfig) and value is not AppConfig
+            value
+            for value in vars(apps_module).values()
+            if inspect.isclass(value)
+            and issubclass(value, AppConfig)
+            and value is not AppConfig
             and value.__module__ == apps_module.__name__
         ]
         if len(found) > 1:
@@ -130,5 +133,3 @@ def load_apps(names: list[str] | tuple[str, ...]) -> list[AppConfig]:
 
 
 __all__ = ["AppConfig", "load_app", "load_apps"]
-
-

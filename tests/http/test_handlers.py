@@ -59,7 +59,8 @@ async def test_return_types(app: Tidal) -> None:
     async with TestClient(app) as client:
         text_r = await client.get("/text")
         assert (text_r.text, text_r.headers["content-type"]) == (
-            "Hello, World!", "text/plain; charset=utf-8",
+            "Hello, World!",
+            "text/plain; charset=utf-8",
         )
         raw_r = await client.get("/bytes")
         assert raw_r.content == b"\x00\x01"
@@ -84,7 +85,11 @@ async def test_path_query_header_cookie(app: Tidal) -> None:
         session: Annotated[str | None, Cookie("sid")] = None,
     ) -> dict[str, object]:
         return {
-            "id": item_id, "q": q, "limit": limit, "tags": tag, "token": x_token,
+            "id": item_id,
+            "q": q,
+            "limit": limit,
+            "tags": tag,
+            "token": x_token,
             "sid": session,
         }
 
@@ -94,12 +99,21 @@ async def test_path_query_header_cookie(app: Tidal) -> None:
             headers={"X-Token": "secret", "Cookie": "sid=abc"},
         )
         assert response.json() == {
-            "id": 7, "q": "lamp", "limit": 3, "tags": ["a", "b"], "token": "secret",
+            "id": 7,
+            "q": "lamp",
+            "limit": 3,
+            "tags": ["a", "b"],
+            "token": "secret",
             "sid": "abc",
         }
         defaults = await client.get("/items/8")
         assert defaults.json() == {
-            "id": 8, "q": None, "limit": 10, "tags": [], "token": None, "sid": None,
+            "id": 8,
+            "q": None,
+            "limit": 10,
+            "tags": [],
+            "token": None,
+            "sid": None,
         }
 
 
@@ -176,7 +190,10 @@ async def test_injection_by_type(app: Tidal) -> None:
     async with TestClient(app) as client:
         response = await client.get("/inject", headers={"x-request-id": "abc-123"})
     assert response.json() == {
-        "path": "/inject", "debug": False, "same_app": True, "request_id": "abc-123",
+        "path": "/inject",
+        "debug": False,
+        "same_app": True,
+        "request_id": "abc-123",
     }
 
 

@@ -34,15 +34,15 @@ class CheckMessage(msgspec.Struct, frozen=True):
         return f"{where}({self.id}) {self.msg}{hint}"
 
 
-def Info(id: str, msg: str, hint: str = "", obj: str = "") -> CheckMessage:  # noqa: N802
+def Info(id: str, msg: str, hint: str = "", obj: str = "") -> CheckMessage:
     return CheckMessage(Level.INFO, id, msg, hint, obj)
 
 
-def Warning(id: str, msg: str, hint: str = "", obj: str = "") -> CheckMessage:  # noqa: N802, A001
+def Warning(id: str, msg: str, hint: str = "", obj: str = "") -> CheckMessage:
     return CheckMessage(Level.WARNING, id, msg, hint, obj)
 
 
-def Error(id: str, msg: str, hint: str = "", obj: str = "") -> CheckMessage:  # noqa: N802
+def Error(id: str, msg: str, hint: str = "", obj: str = "") -> CheckMessage:
     return CheckMessage(Level.ERROR, id, msg, hint, obj)
 
 

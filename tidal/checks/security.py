@@ -15,7 +15,7 @@ SECRET_KEY_MIN_LENGTH = 50
 SECRET_KEY_MIN_UNIQUE = 5
 KEY_HINT = (
     "Set TIDAL_SECRET_KEY to a long random value, e.g. the output of "
-    "python -c \"import secrets; print(secrets.token_urlsafe(50))\"."
+    'python -c "import secrets; print(secrets.token_urlsafe(50))".'
 )
 
 

@@ -5,4 +5,15 @@ from tidal.http.params import Body, Cookie, Depends, Header, Path, Query
 from tidal.http.requests import Request
 from tidal.http.routing import Router
 
-__all__ = ["Body", "Cookie", "Depends", "FieldError", "HTTPError", "Header", "Path", "Query", "Request", "Router"]
+__all__ = [
+    "Body",
+    "Cookie",
+    "Depends",
+    "FieldError",
+    "HTTPError",
+    "Header",
+    "Path",
+    "Query",
+    "Request",
+    "Router",
+]

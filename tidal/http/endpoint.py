@@ -46,8 +46,19 @@ _ = SimpleCookie  # cookie parsing follows the browser rules in starlette's cook
 class RequestState:
     """What one request has computed so far; created only for handlers with parameters."""
 
-    __slots__ = ("app", "body", "cache", "cleanups", "cookies", "query", "receive", "request",
-                 "scope", "send", "websocket")
+    __slots__ = (
+        "app",
+        "body",
+        "cache",
+        "cleanups",
+        "cookies",
+        "query",
+        "receive",
+        "request",
+        "scope",
+        "send",
+        "websocket",
+    )
 
     def __init__(self, app: Tidal, scope: Scope, receive: Receive, send: Send) -> None:
         self.app = app
@@ -148,17 +159,22 @@ def check_content_length(scope: Scope, limit: int) -> None:
 def _content_type(scope: Scope) -> str:
     for key, value in scope["headers"]:
         if key == b"content-type":
-            return value.decode("latin-1").partition(";")[0].strip().lower()
+            media: str = value.decode("latin-1").partition(";")[0].strip().lower()
+            return media
     return ""
 
 
 def _json_media(media: str) -> bool:
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 def _missing(parameter: sig.Parameter) -> FieldError:
     where = "body" if parameter.source == sig.BODY else parameter.source
-    message = "The request body is required." if where == "body" else f"Missing required {where} value."
+    message = (
+        "The request body is required." if where == "body" else f"Missing required {where} value."
+    )
     return FieldError("$" if where == "body" else parameter.key, message, where)
 
 
@@ -166,7 +182,9 @@ def _body_errors(raw: bytes, annotation: Any) -> list[FieldError]:
     """All invalid fields of a JSON object body, not only the first msgspec reports."""
     target = sig._strip_optional(annotation)
     data = msgspec.json.decode(raw)
-    if not (isinstance(target, type) and issubclass(target, msgspec.Struct) and isinstance(data, dict)):
+    if not (
+        isinstance(target, type) and issubclass(target, msgspec.Struct) and isinstance(data, dict)
+    ):
         try:
             msgspec.convert(data, annotation)
         except msgspec.ValidationError as exc:
@@ -176,7 +194,9 @@ def _body_errors(raw: bytes, annotation: Any) -> list[FieldError]:
     for field in msgspec.structs.fields(target):
         if field.encode_name not in data:
             if field.required:
-                errors.append(FieldError(f"$.{field.encode_name}", "Object missing required field", "body"))
+                errors.append(
+                    FieldError(f"$.{field.encode_name}", "Object missing required field", "body")
+                )
             continue
         try:
             msgspec.convert(data[field.encode_name], field.type)
@@ -207,6 +227,8 @@ async def _decode_body(state: RequestState, parameter: sig.Parameter) -> Any:
             raise ValidationFailed(errors or [describe(exc, "body")]) from None
         except msgspec.DecodeError as exc:
             raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
+        except UnicodeDecodeError:
+            raise BadRequest("The request body is not valid UTF-8.") from None
     raw = await state.read_body()
     if annotation is str:
         try:
@@ -312,6 +334,22 @@ async def call_dependency(state: RequestState, signature: sig.Signature) -> Any:
     return value
 
 
+_DONE = object()
+
+
+def _resume(gen: Generator[Any, None, None], error: BaseException | None) -> object:
+    """Step a sync generator in a worker thread; StopIteration cannot cross into a
+    coroutine, so it becomes the ``_DONE`` marker."""
+    try:
+        if error is None:
+            next(gen)
+        else:
+            gen.throw(error)
+    except StopIteration:
+        return _DONE
+    return None
+
+
 async def finish(state: RequestState, error: BaseException | None) -> None:
     """Resume generator providers, newest first, passing in the handler's exception; a
     provider may translate it (e.g. rollback and raise a 409) or add its own."""
@@ -323,11 +361,9 @@ async def finish(state: RequestState, error: BaseException | None) -> None:
                     await gen.__anext__()
                 else:
                     await gen.athrow(error)
-            elif error is None:
-                await anyio.to_thread.run_sync(next, gen)
-            else:
-                await anyio.to_thread.run_sync(gen.throw, error)
-        except (StopAsyncIteration, StopIteration):
+            elif await anyio.to_thread.run_sync(_resume, gen, error) is _DONE:
+                continue
+        except StopAsyncIteration:
             continue
         except BaseException as exc:
             if exc is error:
@@ -428,4 +464,10 @@ def make_websocket_endpoint(app: Tidal, route: Route, signature: sig.Signature) 
     return endpoint
 
 
-__all__ = ["RequestState", "check_content_length", "make_endpoint", "make_websocket_endpoint", "resolve"]
+__all__ = [
+    "RequestState",
+    "check_content_length",
+    "make_endpoint",
+    "make_websocket_endpoint",
+    "resolve",
+]

@@ -19,7 +19,7 @@ PROBLEM_JSON = b"application/problem+json"
 HTML_UTF8 = b"text/html; charset=utf-8"
 
 
-class FieldError(msgspec.Struct, omit_defaults=True):
+class FieldError(msgspec.Struct):
     """One invalid input: where it was (``in``: path/query/header/cookie/body), which field
     (``path``, a name or a JSON path like ``$.items[0].price``) and what is wrong."""
 
@@ -65,7 +65,11 @@ class HTTPError(Exception):
 
 
 def _rebuild(
-    cls: type[HTTPError], status: int, detail: str, headers: dict[str, str], errors: list[FieldError]
+    cls: type[HTTPError],
+    status: int,
+    detail: str,
+    headers: dict[str, str],
+    errors: list[FieldError],
 ) -> HTTPError:
     error = cls.__new__(cls)
     HTTPError.__init__(error, status, detail, headers=headers, errors=errors)
@@ -176,7 +180,9 @@ _encode = msgspec.json.Encoder().encode
 
 def problem_body(error: HTTPError, request_id: str | None = None) -> bytes:
     return _encode(
-        _Problem(error.title, error.status, error.detail, errors=error.errors, request_id=request_id)
+        _Problem(
+            error.title, error.status, error.detail, errors=error.errors, request_id=request_id
+        )
     )
 
 
@@ -213,7 +219,9 @@ async def send_error(scope: Scope, send: Send, error: HTTPError) -> None:
         (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
     ]
-    headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items())
+    headers.extend(
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()
+    )
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -58,7 +58,8 @@ class PathPattern:
             return None
         try:
             return {
-                name: self.converters[name].parse(value) for name, value in found.groupdict().items()
+                name: self.converters[name].parse(value)
+                for name, value in found.groupdict().items()
             }
         except ValueError:
             return None
@@ -109,7 +110,9 @@ class Route:
         self.pattern = PathPattern.parse(self.path)
         unknown = self.methods - HTTP_METHODS
         if unknown:
-            raise ImproperlyConfigured(f"Unknown HTTP method(s) {sorted(unknown)} for {self.path!r}.")
+            raise ImproperlyConfigured(
+                f"Unknown HTTP method(s) {sorted(unknown)} for {self.path!r}."
+            )
 
 
 @dataclass(eq=False)
@@ -253,7 +256,10 @@ class Router:
         self.mounts.append(Mount(prefix, app, name))
 
     def flatten(
-        self, prefix: str = "", namespace: str = "", tags: Sequence[str] = (),
+        self,
+        prefix: str = "",
+        namespace: str = "",
+        tags: Sequence[str] = (),
         dependencies: Sequence[Callable[..., Any]] = (),
     ) -> tuple[list[Route], list[Mount]]:
         """Every route and mount of this tree with prefixes, namespaces and shared options
@@ -326,10 +332,10 @@ class RouteTable:
             if pattern.is_static:
                 match = self._static.setdefault(pattern.template, Match({}, {}, None))
             else:
-                match = dynamic_by_template.get(pattern.template)
-                if match is None:
-                    match = dynamic_by_template[pattern.template] = Match({}, {}, None)
-                    self._dynamic.append((pattern, match))
+                if pattern.template not in dynamic_by_template:
+                    dynamic_by_template[pattern.template] = Match({}, {}, None)
+                    self._dynamic.append((pattern, dynamic_by_template[pattern.template]))
+                match = dynamic_by_template[pattern.template]
             if route.websocket:
                 if match.websocket is not None:
                     raise ImproperlyConfigured(f"Two WebSocket routes for {route.path!r}.")

@@ -29,8 +29,17 @@ from tidal.http.params import Body, Depends, Param
 EMPTY: Any = inspect.Parameter.empty
 
 SCALARS: tuple[type, ...] = (
-    str, int, float, bool, bytes, uuid.UUID, datetime.datetime, datetime.date,
-    datetime.time, datetime.timedelta, decimal.Decimal,
+    str,
+    int,
+    float,
+    bool,
+    bytes,
+    uuid.UUID,
+    datetime.datetime,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    decimal.Decimal,
 )
 SEQUENCES = (list, set, frozenset, tuple)
 
@@ -166,8 +175,15 @@ def compile_signature(
         annotation = hints.get(p.name, EMPTY)
         parameters.append(
             _compile_parameter(
-                func, where, p.name, annotation, p.default, path_params, providers,
-                websocket, (*_stack, func),
+                func,
+                where,
+                p.name,
+                annotation,
+                p.default,
+                path_params,
+                providers,
+                websocket,
+                (*_stack, func),
             )
         )
     bodies = [p for p in parameters if p.source == BODY]
@@ -226,7 +242,10 @@ def _compile_parameter(
 
     def dependency(provider: Callable[..., Any]) -> Parameter:
         signature = compile_signature(
-            provider, path_params=path_params, providers=providers, websocket=websocket,
+            provider,
+            path_params=path_params,
+            providers=providers,
+            websocket=websocket,
             _stack=stack,
         )
         return Parameter(name, DEPENDENCY, name, annotation, default, dependency=signature)
@@ -243,7 +262,9 @@ def _compile_parameter(
         if annotation is EMPTY:
             annotation = bytes if source == BODY else str
         if source == PATH and key not in path_params:
-            raise HandlerSignatureError(f"{where}: {name!r} is marked Path() but the path has no {{{key}}}.")
+            raise HandlerSignatureError(
+                f"{where}: {name!r} is marked Path() but the path has no {{{key}}}."
+            )
         if source in (QUERY, HEADER, COOKIE) and not (
             is_scalar(annotation) or is_scalar_sequence(annotation) or source == QUERY
         ):
@@ -297,8 +318,9 @@ def _compile_parameter(
         raise HandlerSignatureError(
             f"{where}: cannot fill parameter {name!r} of type {annotation!r}: it is not a "
             "path name, a scalar query value, a msgspec-decodable body, or a type with a "
-            f"provider ({exc}). Register a provider with app.provide({getattr(bare, '__name__', bare)}, "
-            "factory) or use Annotated[..., Depends(factory)]."
+            f"provider ({exc}). Register a provider with "
+            f"app.provide({getattr(bare, '__name__', bare)}, factory) or use "
+            "Annotated[..., Depends(factory)]."
         ) from exc
     return _value(name, BODY, name, annotation, default)
 
@@ -320,7 +342,20 @@ def _value(
 
 
 __all__ = [
-    "APP", "BODY", "COOKIE", "DEPENDENCY", "EMPTY", "HEADER", "PATH", "QUERY", "REQUEST",
-    "SETTINGS", "WEBSOCKET", "Parameter", "Signature", "compile_signature", "is_scalar",
+    "APP",
+    "BODY",
+    "COOKIE",
+    "DEPENDENCY",
+    "EMPTY",
+    "HEADER",
+    "PATH",
+    "QUERY",
+    "REQUEST",
+    "SETTINGS",
+    "WEBSOCKET",
+    "Parameter",
+    "Signature",
+    "compile_signature",
+    "is_scalar",
     "is_scalar_sequence",
 ]

@@ -43,7 +43,9 @@ class ServerErrorMiddleware:
         except Exception as exc:
             logger.exception(
                 "Unhandled error in %s %s (request id %s)",
-                scope.get("method"), scope.get("path"), scope.get("tidal.request_id"),
+                scope.get("method"),
+                scope.get("path"),
+                scope.get("tidal.request_id"),
             )
             if started:
                 return
@@ -57,7 +59,8 @@ class ServerErrorMiddleware:
         detail = f"{type(exc).__name__}: {exc}"
         if wants_html(scope):
             body = html_page(
-                "500 Internal Server Error (debug)", detail,
+                "500 Internal Server Error (debug)",
+                detail,
                 f"<h2>Traceback</h2><pre>{html.escape(trace)}</pre>"
                 "<p>This page is shown because TIDAL_DEBUG is on.</p>",
             )

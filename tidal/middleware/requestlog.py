@@ -57,14 +57,16 @@ class RequestLogMiddleware:
             if logging_on:
                 client = scope.get("client")
                 access_logger.info(
-                    _encode({
-                        "request_id": scope["tidal.request_id"],
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status or 500,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                        "client": client[0] if client else None,
-                    }).decode()
+                    _encode(
+                        {
+                            "request_id": scope["tidal.request_id"],
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status or 500,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                            "client": client[0] if client else None,
+                        }
+                    ).decode()
                 )
 
 

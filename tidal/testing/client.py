@@ -48,7 +48,9 @@ class TestClient(httpx.AsyncClient):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None = None, exc: BaseException | None = None,
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
         tb: TracebackType | None = None,
     ) -> None:
         try:

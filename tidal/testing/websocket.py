@@ -92,7 +92,9 @@ class WebSocketSession:
         raise WebSocketRejected(1006, f"unexpected {message['type']}")
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self.close_code is None:
@@ -104,13 +106,13 @@ class WebSocketSession:
             task, self._task = self._task, None
             try:
                 await asyncio.wait_for(task, self.timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 task.cancel()
 
     async def _next(self) -> Message:
         try:
             return await asyncio.wait_for(self._from_app.get(), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise TimeoutError(f"No WebSocket message within {self.timeout}s") from None
 
     async def receive(self) -> Message:
