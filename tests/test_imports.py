@@ -4,7 +4,17 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("sqlalchemy", "alembic", "jinja2", "redis", "asyncpg", "aiosqlite", "click", "argon2", "uvicorn")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "jinja2",
+    "redis",
+    "asyncpg",
+    "aiosqlite",
+    "click",
+    "argon2",
+    "uvicorn",
+)
 
 
 def test_import_tidal_is_light() -> None:

@@ -11,9 +11,25 @@ def test_all_is_sorted_and_importable() -> None:
 
 def test_public_names() -> None:
     assert set(tidal.__all__) == {
-        "AppConfig", "Body", "Cookie", "Depends", "HTMLResponse", "HTTPError", "Header",
-        "JSONResponse", "Middleware", "Query", "Request", "Response", "Router", "Settings",
-        "StreamingResponse", "Tidal", "WebSocket", "WebSocketDisconnect", "redirect",
+        "AppConfig",
+        "Body",
+        "Cookie",
+        "Depends",
+        "HTMLResponse",
+        "HTTPError",
+        "Header",
+        "JSONResponse",
+        "Middleware",
+        "Query",
+        "Request",
+        "Response",
+        "Router",
+        "Settings",
+        "StreamingResponse",
+        "Tidal",
+        "WebSocket",
+        "WebSocketDisconnect",
+        "redirect",
     }
 
 

@@ -26,7 +26,7 @@ from tidal.http import signature as sig
 from tidal.http.endpoint import make_endpoint, make_websocket_endpoint
 from tidal.http.errors import MethodNotAllowed, NotFound, send_error
 from tidal.http.routing import Route, Router, RouteTable
-from tidal.middleware import Middleware, RequestLogMiddleware, ServerErrorMiddleware
+from tidal.middleware import Middleware, ServerErrorMiddleware
 from tidal.types import ASGIApp, Handler, Receive, Scope, Send
 
 logger = logging.getLogger("tidal")
@@ -267,8 +267,12 @@ class Tidal:
                 allow_headers=["*"],
                 allow_credentials="*" not in settings.cors_origins,
             )
-        app = ServerErrorMiddleware(app, debug=settings.debug)
-        return RequestLogMiddleware(app, header=settings.request_id_header, log=settings.access_log)
+        return ServerErrorMiddleware(
+            app,
+            debug=settings.debug,
+            header=settings.request_id_header,
+            access_log=settings.access_log,
+        )
 
     # -- serving ---------------------------------------------------------------------
 

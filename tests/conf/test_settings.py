@@ -39,7 +39,9 @@ def test_environment_is_cast(tmp_path: Path) -> None:
     assert settings.openapi_url is None
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("on", True), ("False", False), ("0", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("on", True), ("False", False), ("0", False)]
+)
 def test_booleans(tmp_path: Path, raw: str, expected: bool) -> None:
     settings = load_settings(environ={"TIDAL_DEBUG": raw}, dotenv=tmp_path / "none")
     assert settings.debug is expected

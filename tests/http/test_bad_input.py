@@ -123,7 +123,9 @@ async def test_missing_body_is_422(shop: Tidal) -> None:
     async with TestClient(shop) as client:
         response = await client.post("/orders")
     body = assert_problem(response, 422)
-    assert body["errors"] == [{"in": "body", "path": "$", "message": "The request body is required."}]
+    assert body["errors"] == [
+        {"in": "body", "path": "$", "message": "The request body is required."}
+    ]
 
 
 async def test_query_errors_are_422(shop: Tidal) -> None:
@@ -146,7 +148,9 @@ async def test_invalid_utf8_query_is_400(shop: Tidal) -> None:
 async def test_unsupported_content_type_is_415(shop: Tidal) -> None:
     async with TestClient(shop) as client:
         response = await client.post(
-            "/orders", content=b"item=lamp", headers={"content-type": "application/x-www-form-urlencoded"}
+            "/orders",
+            content=b"item=lamp",
+            headers={"content-type": "application/x-www-form-urlencoded"},
         )
     body = assert_problem(response, 415)
     assert "application/json" in body["detail"]
@@ -176,9 +180,16 @@ async def test_oversize_body_with_content_length_is_413_unread(shop: Tidal) -> N
         sent.append(message)
 
     scope = {
-        "type": "http", "method": "POST", "path": "/raw", "root_path": "", "query_string": b"",
+        "type": "http",
+        "method": "POST",
+        "path": "/raw",
+        "root_path": "",
+        "query_string": b"",
         "headers": [(b"host", b"testserver"), (b"content-length", str(10**9).encode())],
-        "http_version": "1.1", "scheme": "http", "client": ("1.2.3.4", 1), "server": None,
+        "http_version": "1.1",
+        "scheme": "http",
+        "client": ("1.2.3.4", 1),
+        "server": None,
     }
     async with TestClient(shop):
         await shop(scope, receive, send)
@@ -202,9 +213,16 @@ async def test_oversize_streamed_body_is_413_without_reading_it_all(shop: Tidal)
         sent.append(message)
 
     scope = {
-        "type": "http", "method": "POST", "path": "/raw", "root_path": "", "query_string": b"",
+        "type": "http",
+        "method": "POST",
+        "path": "/raw",
+        "root_path": "",
+        "query_string": b"",
         "headers": [(b"host", b"testserver"), (b"transfer-encoding", b"chunked")],
-        "http_version": "1.1", "scheme": "http", "client": ("1.2.3.4", 1), "server": None,
+        "http_version": "1.1",
+        "scheme": "http",
+        "client": ("1.2.3.4", 1),
+        "server": None,
     }
     async with TestClient(shop):
         await shop(scope, receive, send)

@@ -1,6 +1,5 @@
 """Dependency providers: by type and by Depends, cached per request, with yield clean-up."""
 
-
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
@@ -46,7 +45,9 @@ async def test_depends_with_its_own_parameters(app: Tidal) -> None:
         assert (await client.get("/list?page=3")).json() == {"page": 3, "size": 20}
         bad = await client.get("/list?size=big")
     assert bad.status_code == 422
-    assert bad.json()["errors"] == [{"in": "query", "path": "size", "message": "Expected `int`, got `str`"}]
+    assert bad.json()["errors"] == [
+        {"in": "query", "path": "size", "message": "Expected `int`, got `str`"}
+    ]
 
 
 async def test_provider_runs_once_per_request(app: Tidal) -> None:

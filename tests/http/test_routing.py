@@ -83,7 +83,10 @@ async def test_404_and_405_json_for_api_clients(app: Tidal) -> None:
         wrong = await client.put("/things")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
-    assert missing.json()["detail"] == "No page or endpoint at '/nowhere'. Run `tidal routes` to list them."
+    assert (
+        missing.json()["detail"]
+        == "No page or endpoint at '/nowhere'. Run `tidal routes` to list them."
+    )
     assert wrong.status_code == 405
     assert wrong.headers["allow"] == "GET, HEAD, POST"
     assert wrong.json()["title"] == "Method Not Allowed"

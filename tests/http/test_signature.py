@@ -1,6 +1,5 @@
 """The signature compiler, without an event loop: sources inferred, mistakes refused."""
 
-
 import uuid
 from typing import Annotated, Any
 

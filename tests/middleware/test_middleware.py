@@ -56,7 +56,11 @@ async def test_access_log_is_structured(app: Tidal, caplog: pytest.LogCaptureFix
     records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tidal.access"]
     assert response.status_code == 200
     assert records[0]["request_id"] == "req-9"
-    assert (records[0]["method"], records[0]["path"], records[0]["status"]) == ("GET", "/items/4", 200)
+    assert (records[0]["method"], records[0]["path"], records[0]["status"]) == (
+        "GET",
+        "/items/4",
+        200,
+    )
     assert records[0]["duration_ms"] >= 0
     assert records[1]["status"] == 404
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-APP = '''
+APP = """
 from tidal import Tidal, WebSocket
 
 app = Tidal(settings={"debug": True})
@@ -15,9 +15,9 @@ async def hello(name: str) -> dict[str, str]:
 async def ws_echo(websocket: WebSocket) -> None:
     await websocket.accept()
     await websocket.send_text(await websocket.receive_text())
-'''
+"""
 
-TESTS = '''
+TESTS = """
 async def test_hello(client):
     response = await client.get("/hello/ann")
     assert response.json() == {"hello": "ann"}
@@ -29,7 +29,7 @@ async def test_ws(ws):
 
 async def test_fails_on_purpose(client):
     assert (await client.get("/hello/bo")).json() == {"hello": "nobody"}
-'''
+"""
 
 
 def test_plugin_fixtures(pytester: pytest.Pytester) -> None:
@@ -46,7 +46,9 @@ def test_plugin_fixtures(pytester: pytest.Pytester) -> None:
 
 def test_missing_app_is_explained(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_x="async def test_x(client):\n    pass\n")
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*Could not find the application*TIDAL_APP*"])

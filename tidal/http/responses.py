@@ -6,6 +6,7 @@ A dict, list or msgspec Struct becomes JSON (encoded once by msgspec), ``str`` p
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import msgspec
@@ -25,7 +26,15 @@ JSON = b"application/json"
 TEXT = b"text/plain; charset=utf-8"
 OCTETS = b"application/octet-stream"
 
-_encoder = msgspec.json.Encoder()
+
+def _encode_extra(value: Any) -> Any:
+    """Types msgspec does not know natively: str subclasses (URLs) and paths as text."""
+    if isinstance(value, (str, os.PathLike)):
+        return str(value)
+    raise TypeError(f"Cannot encode {type(value).__name__} objects as JSON; return plain data.")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_encode_extra)
 encode_json = _encoder.encode
 
 
@@ -46,7 +55,10 @@ async def respond(
     scope: Scope, receive: Receive, send: Send, result: Any, status: int | None
 ) -> None:
     """Answer with ``result`` as described in the module docstring."""
-    if isinstance(result, Response):
+    kind = type(result)
+    if kind is dict or kind is list:
+        await send_body(scope, send, status or 200, encode_json(result), JSON)
+    elif isinstance(result, Response):
         await result(scope, receive, send)
     elif isinstance(result, str):
         await send_body(scope, send, status or 200, result.encode(), TEXT)

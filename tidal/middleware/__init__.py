@@ -2,6 +2,5 @@
 
 from tidal.middleware.base import Middleware
 from tidal.middleware.errors import ServerErrorMiddleware
-from tidal.middleware.requestlog import RequestLogMiddleware
 
-__all__ = ["Middleware", "RequestLogMiddleware", "ServerErrorMiddleware"]
+__all__ = ["Middleware", "ServerErrorMiddleware"]

@@ -1,55 +1,124 @@
-"""The outermost middleware: no exception reaches the server, no traceback reaches a client
-unless debug is on."""
+"""The outermost middleware: request ids, the access log and the last-resort error handler.
+
+The three share one wrapper around ``send`` (it sees the status for the log and whether the
+response started for the error handler); measured, two wrappers cost ~2 µs more per request.
+No exception reaches the server, and no traceback reaches a client unless debug is on.
+"""
 
 from __future__ import annotations
 
 import html
+import itertools
 import logging
+import os
+import re
+import time
 import traceback
+
+import msgspec
 
 from tidal.http.errors import HTTPError, html_page, send_error, wants_html
 from tidal.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("tidal.request")
+access_logger = logging.getLogger("tidal.access")
+_SAFE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+_encode = msgspec.json.Encoder().encode
+
+
+def _id_source() -> itertools.count[int]:
+    return itertools.count(1)
 
 
 class ServerErrorMiddleware:
-    """Turn ``HTTPError`` raised by middleware into its response, and any other exception
-    into a 500 (problem+json, or an HTML page; with ``debug``, the traceback)."""
+    """Give each request an id (the client's ``X-Request-ID`` when short and plain, else a
+    new one unique to this process), echo it in the response, log one JSON line per request
+    on ``tidal.access`` (when enabled for INFO), and turn an ``HTTPError`` raised by
+    middleware into its response and any other exception into a 500.
 
-    def __init__(self, app: ASGIApp, *, debug: bool = False) -> None:
+    Args:
+        app: the next application.
+        debug: show tracebacks on 500 pages.
+        header: the request-id header name.
+        access_log: log requests on ``tidal.access``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        debug: bool = False,
+        header: str = "x-request-id",
+        access_log: bool = True,
+    ) -> None:
         self.app = app
         self.debug = debug
+        self.header = header.lower().encode("latin-1")
+        self.access_log = access_log
+        # ids are unique, not secret: a random per-process prefix and a counter.
+        self._prefix = os.urandom(4).hex()
+        self._counter = _id_source()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        header = self.header
+        request_id = None
+        for key, value in scope["headers"]:
+            if key == header:
+                if _SAFE_ID.fullmatch(value):
+                    request_id = value
+                break
+        if request_id is None:
+            request_id = f"{self._prefix}{next(self._counter):08x}".encode()
+        scope["tidal.request_id"] = request_id.decode()
+        logging_on = self.access_log and access_logger.isEnabledFor(logging.INFO)
+        started = time.perf_counter() if logging_on else 0.0
+        status = 0
 
-        async def watch(message: Message) -> None:
-            nonlocal started
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                started = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (header, request_id)]
             await send(message)
 
         try:
-            await self.app(scope, receive, watch)
+            await self.app(scope, receive, send_with_id)
         except HTTPError as exc:
-            if started:
+            if status:
                 logger.warning("HTTPError %s raised after the response started", exc.status)
-                return
-            await send_error(scope, send, exc)
+            else:
+                await send_error(scope, send_with_id, exc)
         except Exception as exc:
             logger.exception(
                 "Unhandled error in %s %s (request id %s)",
                 scope.get("method"),
                 scope.get("path"),
-                scope.get("tidal.request_id"),
+                scope["tidal.request_id"],
             )
-            if started:
-                return
-            await self.send_500(scope, send, exc)
+            if not status:
+                await self.send_500(scope, send_with_id, exc)
+        finally:
+            if logging_on:
+                self.log(scope, status or 500, started)
+
+    @staticmethod
+    def log(scope: Scope, status: int, started: float) -> None:
+        client = scope.get("client")
+        access_logger.info(
+            _encode(
+                {
+                    "request_id": scope["tidal.request_id"],
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "client": client[0] if client else None,
+                }
+            ).decode()
+        )
 
     async def send_500(self, scope: Scope, send: Send, exc: Exception) -> None:
         if not self.debug:
