@@ -227,3 +227,39 @@ async def test_head_answers_get_without_body(app: Tidal) -> None:
     assert response.status_code == 200
     assert response.content == b""
     assert response.headers["content-length"] == "7"
+
+
+async def test_streaming_response_passes_through(app: Tidal) -> None:
+    from collections.abc import AsyncIterator
+
+    from tidal import StreamingResponse
+
+    async def numbers() -> AsyncIterator[bytes]:
+        for n in range(3):
+            yield f"{n}\n".encode()
+
+    @app.get("/stream")
+    async def stream() -> StreamingResponse:
+        return StreamingResponse(numbers(), media_type="text/plain")
+
+    async with TestClient(app) as client:
+        response = await client.get("/stream")
+    assert response.text == "0\n1\n2\n"
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["x-request-id"]
+
+
+async def test_unencodable_return_is_500_and_logged(
+    app: Tidal, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Opaque:
+        pass
+
+    @app.get("/opaque")
+    async def opaque() -> object:
+        return {"value": Opaque()}
+
+    async with TestClient(app) as client:
+        response = await client.get("/opaque")
+    assert response.status_code == 500
+    assert "Cannot encode Opaque objects as JSON" in caplog.text

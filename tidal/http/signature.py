@@ -139,6 +139,38 @@ def _is_subclass(annotation: Any, cls: type) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, cls)
 
 
+class _Annotations:
+    """Carrier so ``typing.get_type_hints`` resolves one annotation at a time."""
+
+    def __init__(self, name: str, annotation: Any) -> None:
+        self.__annotations__ = {name: annotation}
+
+
+def _resolve_hints(func: Callable[..., Any], where: str) -> dict[str, Any]:
+    """Each annotation resolved on its own, in the function's globals and closure, so an
+    unresolvable return annotation (used only for docs) does not stop the handler."""
+    raw = inspect.get_annotations(func)
+    globalns = getattr(func, "__globals__", {})
+    try:
+        localns = dict(inspect.getclosurevars(func).nonlocals)
+    except (TypeError, ValueError):
+        localns = {}
+    hints: dict[str, Any] = {}
+    for name, annotation in raw.items():
+        try:
+            hints[name] = typing.get_type_hints(
+                _Annotations(name, annotation), globalns, localns, include_extras=True
+            )[name]
+        except Exception as exc:
+            if name == "return":
+                continue
+            raise HandlerSignatureError(
+                f"Cannot resolve the annotation of {name!r} in {where}: {exc}. Import the "
+                "names used in annotations at module level (not only under TYPE_CHECKING)."
+            ) from exc
+    return hints
+
+
 def compile_signature(
     func: Callable[..., Any],
     *,
@@ -156,13 +188,7 @@ def compile_signature(
         chain = " -> ".join(getattr(f, "__qualname__", repr(f)) for f in (*_stack, func))
         raise HandlerSignatureError(f"Dependency cycle: {chain}.")
     where = _where(func)
-    try:
-        hints = typing.get_type_hints(func, include_extras=True)
-    except Exception as exc:
-        raise HandlerSignatureError(
-            f"Cannot resolve the annotations of {where}: {exc}. Import the names used in "
-            "annotations at module level (not only under TYPE_CHECKING)."
-        ) from exc
+    hints = _resolve_hints(func, where)
     parameters: list[Parameter] = []
     for p in inspect.signature(func).parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
