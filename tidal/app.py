@@ -25,6 +25,8 @@ from tidal.exceptions import ImproperlyConfigured
 from tidal.http import signature as sig
 from tidal.http.endpoint import make_endpoint, make_websocket_endpoint
 from tidal.http.errors import MethodNotAllowed, NotFound, send_error
+from tidal.http.openapi import openapi_document
+from tidal.http.responses import Response, encode_json
 from tidal.http.routing import Route, Router, RouteTable
 from tidal.middleware import Middleware, ServerErrorMiddleware
 from tidal.types import ASGIApp, Handler, Receive, Scope, Send
@@ -179,9 +181,10 @@ class Tidal:
             raise ImproperlyConfigured(
                 f"Start-up checks failed:\n{listing}\n(run `tidal check` to see them alone)"
             )
-        if self.settings.openapi_url:
-            self._add_openapi_route(self.settings.openapi_url)
         routes, mounts = self.router.flatten()
+        url = self.settings.openapi_url
+        if url and not any(r.path == url and not r.websocket for r in routes):
+            routes.append(self._openapi_route(url))
         for route in routes:
             self._compile(route)
         self._table = RouteTable(routes, mounts)
@@ -238,19 +241,17 @@ class Tidal:
         else:
             route.endpoint = make_endpoint(self, route, signature)
 
-    def _add_openapi_route(self, url: str) -> None:
-        from tidal.http.openapi import openapi_document
-        from tidal.http.responses import JSON, Response, encode_json
-
+    def _openapi_route(self, url: str) -> Route:
+        """GET ``url`` serves the OpenAPI document, generated on first request and cached;
+        named ``tidal:openapi`` so it never clashes with a project's own names."""
         cached: list[bytes] = []
 
-        async def openapi():  # type: ignore[no-untyped-def]
+        async def openapi() -> Response:
             if not cached:
                 cached.append(encode_json(openapi_document(self)))
-            return Response(cached[0], media_type=JSON.decode())
+            return Response(cached[0], media_type="application/json")
 
-        if not any(r.path == url for r in self.router.routes):
-            self.router.route(url, ("GET",), name="openapi", include_in_schema=False)(openapi)
+        return Route(url, openapi, frozenset({"GET"}), "tidal:openapi", include_in_schema=False)
 
     def _build_stack(self) -> ASGIApp:
         settings = self.settings

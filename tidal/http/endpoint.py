@@ -164,12 +164,6 @@ def _content_type(scope: Scope) -> str:
     return ""
 
 
-def _json_media(media: str) -> bool:
-    return media == "application/json" or (
-        media.startswith("application/") and media.endswith("+json")
-    )
-
-
 def _missing(parameter: sig.Parameter) -> FieldError:
     where = "body" if parameter.source == sig.BODY else parameter.source
     message = (
@@ -207,12 +201,12 @@ def _body_errors(raw: bytes, annotation: Any) -> list[FieldError]:
 
 async def _decode_body(state: RequestState, parameter: sig.Parameter) -> Any:
     annotation = parameter.annotation
-    if parameter.media_type == "application/json" and annotation is not bytes:
+    if sig.is_json_media(parameter.media_type):
         media = _content_type(state.scope)
         raw = await state.read_body()
         if not raw:
             return _Absent
-        if not _json_media(media):
+        if not sig.is_json_media(media):
             raise UnsupportedMediaType(
                 f"Expected a JSON body (Content-Type: application/json), got "
                 f"{media or 'no Content-Type'}."
@@ -250,6 +244,9 @@ def _raw_value(state: RequestState, parameter: sig.Parameter) -> Any:
     if source == sig.PATH:
         return state.scope["path_params"].get(parameter.key, _Absent)
     if source == sig.QUERY:
+        if parameter.whole:
+            query = state.get_query()
+            return {k: v[-1] if len(v) == 1 else v for k, v in query.items()}
         values = state.get_query().get(parameter.key)
         if values is None:
             return _Absent
@@ -259,7 +256,9 @@ def _raw_value(state: RequestState, parameter: sig.Parameter) -> Any:
         found = [v.decode("latin-1") for k, v in state.scope["headers"] if k == key]
         if not found:
             return _Absent
-        return found if parameter.multi else found[-1]
+        if parameter.multi:  # repeated lines and comma-separated values alike
+            return [part.strip() for line in found for part in line.split(",") if part.strip()]
+        return found[-1]
     return state.get_cookies().get(parameter.key, _Absent)
 
 
@@ -299,7 +298,10 @@ async def resolve(state: RequestState, signature: sig.Signature) -> dict[str, An
                 try:
                     value = msgspec.convert(value, parameter.annotation, strict=False)
                 except msgspec.ValidationError as exc:
-                    errors.append(describe(exc, source, parameter.key))
+                    error = describe(exc, source, None if parameter.whole else parameter.key)
+                    if parameter.whole:
+                        error.path = error.path.removeprefix("$.")
+                    errors.append(error)
                     continue
         if value is _Absent:
             if parameter.required:

@@ -43,11 +43,13 @@ class Cookie(Param):
 
 
 class Body(Param):
-    """The request body: JSON decoded into the annotation, or raw with ``bytes``."""
+    """The request body: JSON decoded into the annotation, text with ``str``, raw with
+    ``bytes``. ``media_type`` defaults from the annotation (octet-stream, text/plain, JSON);
+    a ``+json`` media type is decoded as JSON."""
 
     source = "body"
 
-    def __init__(self, *, media_type: str = "application/json", description: str = "") -> None:
+    def __init__(self, *, media_type: str | None = None, description: str = "") -> None:
         super().__init__(None, description=description)
         self.media_type = media_type
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from tidal.exceptions import ImproperlyConfigured, NoReverseMatch
 from tidal.http.converters import Converter, get_converter
+from tidal.http.signature import Signature
 from tidal.types import ASGIApp, Handler
 
 F = TypeVar("F", bound=Handler)
@@ -104,7 +105,7 @@ class Route:
     dependencies: list[Callable[..., Any]] = field(default_factory=list)
     pattern: PathPattern = field(init=False)
     endpoint: ASGIApp | None = field(default=None, init=False)
-    signature: Any = field(default=None, init=False)
+    signature: Signature | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.pattern = PathPattern.parse(self.path)

@@ -63,6 +63,7 @@ class Parameter:
     media_type: str = "application/json"
     dependency: Signature | None = None
     discard: bool = False  # a route-level guard: run it, do not pass its value
+    whole: bool = False  # a Struct filled from the whole query string
 
     @property
     def required(self) -> bool:
@@ -109,12 +110,25 @@ def _where(func: Callable[..., Any]) -> str:
 
 
 def _strip_optional(annotation: Any) -> Any:
+    """``T`` from ``T | None``, ``Annotated[T, ...]`` and ``Annotated[T, ...] | None``."""
+    if get_origin(annotation) is typing.Annotated:
+        annotation = get_args(annotation)[0]
     origin = get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return args[0]
+            annotation = args[0]
+    if get_origin(annotation) is typing.Annotated:
+        annotation = get_args(annotation)[0]
     return annotation
+
+
+def is_struct(annotation: Any) -> bool:
+    """msgspec Structs, dataclasses and the like: filled from a whole mapping."""
+    bare = _strip_optional(annotation)
+    return isinstance(bare, type) and (
+        issubclass(bare, msgspec.Struct) or dataclasses.is_dataclass(bare)
+    )
 
 
 def is_scalar(annotation: Any) -> bool:
@@ -259,7 +273,9 @@ def _compile_parameter(
         if len(markers) > 1:
             raise HandlerSignatureError(f"{where}: parameter {name!r} has two source markers.")
         marker = markers[0] if markers else None
-        annotation = base
+        constraints = [m for m in metadata if not isinstance(m, (Param, Depends))]
+        # Keep msgspec.Meta(ge=1, ...) and friends: they validate and document the value.
+        annotation = typing.Annotated[(base, *constraints)] if constraints else base
     if isinstance(default, (Param, Depends)):
         raise HandlerSignatureError(
             f"{where}: put {default!r} inside Annotated, e.g. "
@@ -292,13 +308,17 @@ def _compile_parameter(
                 f"{where}: {name!r} is marked Path() but the path has no {{{key}}}."
             )
         if source in (QUERY, HEADER, COOKIE) and not (
-            is_scalar(annotation) or is_scalar_sequence(annotation) or source == QUERY
+            is_scalar(annotation)
+            or is_scalar_sequence(annotation)
+            or (source == QUERY and is_struct(annotation))
         ):
             raise HandlerSignatureError(
-                f"{where}: {source} parameter {name!r} must be a scalar or a list of scalars, "
-                f"not {annotation!r}."
+                f"{where}: {source} parameter {name!r} must be a scalar or a list of scalars"
+                f"{' (or a Struct of them)' if source == QUERY else ''}, not {annotation!r}."
             )
-        media_type = marker.media_type if isinstance(marker, Body) else "application/json"
+        media_type = "application/json"
+        if isinstance(marker, Body):
+            media_type = marker.media_type or _default_media_type(annotation)
         return _value(name, source, key, annotation, default, marker.description, media_type)
     if name in path_params:
         if annotation is EMPTY:
@@ -351,6 +371,22 @@ def _compile_parameter(
     return _value(name, BODY, name, annotation, default)
 
 
+def _default_media_type(annotation: Any) -> str:
+    bare = _strip_optional(annotation)
+    if bare is bytes:
+        return "application/octet-stream"
+    if bare is str:
+        return "text/plain"
+    return "application/json"
+
+
+def is_json_media(media: str) -> bool:
+    """``application/json`` and the ``application/*+json`` family."""
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
 def _value(
     name: str,
     source: str,
@@ -361,9 +397,19 @@ def _value(
     media_type: str = "application/json",
 ) -> Parameter:
     multi = source in (QUERY, HEADER) and is_scalar_sequence(annotation)
-    convert = _strip_optional(annotation) not in (str, Any) or multi
+    plain = annotation in (str, Any) or annotation == (str | None)
+    whole = source == QUERY and is_struct(annotation)
     return Parameter(
-        name, source, key, annotation, default, description, multi, convert, media_type
+        name,
+        source,
+        key,
+        annotation,
+        default,
+        description,
+        multi,
+        multi or not plain,
+        media_type,
+        whole=whole,
     )
 
 
@@ -382,6 +428,8 @@ __all__ = [
     "Parameter",
     "Signature",
     "compile_signature",
+    "is_json_media",
     "is_scalar",
     "is_scalar_sequence",
+    "is_struct",
 ]
