@@ -30,6 +30,7 @@ def test_public_names() -> None:
         "WebSocket",
         "WebSocketDisconnect",
         "redirect",
+        "render",
     }
 
 

@@ -3,6 +3,8 @@
 The names most projects need; everything else lives in its subpackage.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from starlette.websockets import WebSocket as WebSocket
 from starlette.websockets import WebSocketDisconnect as WebSocketDisconnect
 
@@ -24,7 +26,20 @@ from tidal.http.responses import redirect as redirect
 from tidal.http.routing import Router as Router
 from tidal.middleware.base import Middleware as Middleware
 
+if TYPE_CHECKING:
+    from tidal.templates.responses import render as render
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # ``render`` pulls in Jinja2: loaded on first use, so JSON-only apps never pay for it.
+    if name == "render":
+        from tidal.templates.responses import render
+
+        return render
+    raise AttributeError(f"module 'tidal' has no attribute {name!r}")
+
 
 __all__ = [
     "AppConfig",
@@ -46,4 +61,5 @@ __all__ = [
     "WebSocket",
     "WebSocketDisconnect",
     "redirect",
+    "render",
 ]

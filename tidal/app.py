@@ -87,6 +87,9 @@ class Tidal:
                 self.router.include(router)
         for config in self.apps:
             config.ready(self)
+        from tidal.templates import install as install_templates
+
+        install_templates(self)  # the apps' static/ at /static/, templates built at start-up
 
     # -- declaring -------------------------------------------------------------------
 

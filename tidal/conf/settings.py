@@ -43,6 +43,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     title: str = "Tidal"
     version: str = "0.1.0"
 
+    # URL prefix serving the installed apps' static/ folders; None when they are served
+    # elsewhere (a CDN, a web server after ``collectstatic``).
+    static_url: str | None = "/static"
+
     # Log one structured line per request on the ``tidal.access`` logger.
     access_log: bool = True
 
@@ -60,6 +64,67 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     # Ids of start-up checks to silence, e.g. ["security.W001"].
     silenced_checks: list[str] = msgspec.field(default_factory=list)
+
+    # -- security --
+    # Every protection here is on by default; docs/topics/security.md says what each one
+    # defends against. Turning one off is logged at start-up on the ``tidal.security`` logger
+    # and reported by ``tidal check --deploy``.
+
+    # The site is served over HTTPS only (directly, or behind a proxy that terminates TLS).
+    # Sends Strict-Transport-Security, marks the session cookie Secure, and makes the CSRF
+    # and WebSocket origin checks expect https:// even when the proxy speaks plain HTTP.
+    https: bool = False
+
+    # HSTS max-age in seconds, sent when ``https`` is on; 0 turns HSTS off. Add
+    # includeSubDomains / preload only when every subdomain serves HTTPS.
+    hsts_seconds: int = 31_536_000
+    hsts_include_subdomains: bool = False
+    hsts_preload: bool = False
+
+    # Headers added to every response that has not set its own; None (false) turns one off.
+    # The CSP's sha256 source admits the inline <style> of Tidal's error pages
+    # (tidal.http.errors.html_page); tests/security/test_headers.py keeps it in sync.
+    x_frame_options: str | None = "DENY"
+    content_security_policy: str | None = (
+        "default-src 'self'; script-src 'self'; "
+        "style-src 'self' 'sha256-U9cchPFK8nUUyA9vnZr2tIKEhql24uiHIMBieEjacWQ='; "
+        "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+    content_type_nosniff: bool = True
+    referrer_policy: str | None = "strict-origin-when-cross-origin"
+    cross_origin_opener_policy: str | None = "same-origin"
+
+    # Previous secret keys, newest first: still accepted when verifying signatures, never
+    # used to sign, so rotating ``secret_key`` logs no one out. Remove them after a while.
+    secret_key_fallbacks: list[str] = msgspec.field(default_factory=list)
+
+    # Where sessions live: "auto" (Redis when ``redis_url`` is set, else process memory),
+    # "memory" or "redis". The cookie holds only a random id; the data stays on the server.
+    session_store: str = "auto"
+    session_cookie_name: str = "tidal_session"
+    # Domain attribute of the cookie; None keeps it on the exact host (safest).
+    session_cookie_domain: str | None = None
+    # SameSite attribute: "lax" (default), "strict" or "none" (needs ``https``).
+    session_cookie_samesite: str = "lax"
+    # A session ends after this many seconds without a request that used it (idle), and
+    # this many seconds after it began whatever the activity (absolute).
+    session_idle_timeout: int = 1_209_600
+    session_absolute_timeout: int = 2_592_000
+    # Prefix of session keys in a shared store such as Redis.
+    session_key_prefix: str = "tidal:session:"
+
+    # CSRF protection of unsafe requests (POST, PUT, PATCH, DELETE) that carry the session
+    # cookie, and of WebSocket handshakes. Origins (scheme://host[:port]) other than this
+    # site's own allowed to post to it; "https://*.example.com" allows subdomains.
+    csrf_enabled: bool = True
+    csrf_trusted_origins: list[str] = msgspec.field(default_factory=list)
+
+    # Rate limits declared with ``tidal.security.rate_limit`` and the login throttle; the
+    # backend is "auto" (Redis when ``redis_url`` is set, else memory), "memory" or "redis".
+    rate_limit_enabled: bool = True
+    rate_limit_backend: str = "auto"
+    rate_limit_key_prefix: str = "tidal:ratelimit:"
 
 
 __all__ = ["Settings"]

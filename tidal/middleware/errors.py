@@ -30,6 +30,15 @@ def _id_source() -> itertools.count[int]:
     return itertools.count(1)
 
 
+_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+
+
+def _current_pid() -> int:
+    """The pid, kept current across forks without a system call per request."""
+    return _pid[0]
+
+
 class ServerErrorMiddleware:
     """Give each request an id (the client's ``X-Request-ID`` when short and plain, else a
     new one unique to this process), echo it in the response, log one JSON line per request
@@ -55,8 +64,10 @@ class ServerErrorMiddleware:
         self.debug = debug
         self.header = header.lower().encode("latin-1")
         self.access_log = access_log
-        # ids are unique, not secret: a random per-process prefix and a counter.
-        self._prefix = os.urandom(4).hex()
+        # ids are unique, not secret: a random per-process prefix and a counter. The app
+        # may be built before a server forks its workers, so a new process re-draws it.
+        self._pid = 0
+        self._prefix = ""
         self._counter = _id_source()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,6 +82,8 @@ class ServerErrorMiddleware:
                     request_id = value
                 break
         if request_id is None:
+            if self._pid != _current_pid():
+                self._pid, self._prefix = _current_pid(), os.urandom(4).hex()
             request_id = f"{self._prefix}{next(self._counter):08x}".encode()
         scope["tidal.request_id"] = request_id.decode()
         logging_on = self.access_log and access_logger.isEnabledFor(logging.INFO)
