@@ -15,11 +15,10 @@ STATE_KEY = "tidal.templates.installed"
 def install(app: Tidal) -> None:
     """Serve the installed apps' static files and prepare their templates. Idempotent.
 
-    Mounts an ``AppStaticFiles`` at ``settings.static_url`` named ``"static"`` (what the ``static()``
-    template global resolves) when any installed app has a ``static/`` folder and nothing is
-    mounted under that name yet, and builds the Jinja2 environment at start-up (not on the
-    first request) when any app has a ``templates/`` folder. Call it before the application
-    starts.
+    Mounts an ``AppStaticFiles`` at ``settings.static_url`` named ``"static"`` (what the
+    ``static()`` template global resolves) when any installed app has a ``static/``
+    folder and nothing is mounted under that name yet, and builds the Jinja2 environment
+    at start-up (not on the first request) when any app has a ``templates/`` folder.
 
     ``Tidal()`` calls it after the apps' ``ready()`` hooks; set ``static_url`` to None to
     serve static files elsewhere (a CDN, or a mount of your own named ``"static"``).
