@@ -21,7 +21,7 @@ from tidal.apps import AppConfig, load_apps
 from tidal.checks import CheckMessage, run_checks
 from tidal.checks.registry import CheckFunction
 from tidal.conf import Settings, load_settings
-from tidal.exceptions import ImproperlyConfigured
+from tidal.exceptions import ImproperlyConfigured, TidalError
 from tidal.http import signature as sig
 from tidal.http.endpoint import make_endpoint, make_websocket_endpoint
 from tidal.http.errors import MethodNotAllowed, NotFound, send_error
@@ -263,7 +263,14 @@ class Tidal:
             app = spec.build(app)
         if settings.gzip_min_size is not None:
             app = GZipMiddleware(app, minimum_size=settings.gzip_min_size)
+        app = ServerErrorMiddleware(
+            app,
+            debug=settings.debug,
+            header=settings.request_id_header,
+            access_log=settings.access_log,
+        )
         if settings.cors_origins:
+            # Outside the error handler, so a browser on another origin can read 4xx/5xx too.
             app = CORSMiddleware(
                 app,
                 allow_origins=settings.cors_origins,
@@ -271,12 +278,7 @@ class Tidal:
                 allow_headers=["*"],
                 allow_credentials="*" not in settings.cors_origins,
             )
-        return ServerErrorMiddleware(
-            app,
-            debug=settings.debug,
-            header=settings.request_id_header,
-            access_log=settings.access_log,
-        )
+        return app
 
     # -- serving ---------------------------------------------------------------------
 
@@ -327,7 +329,9 @@ class Tidal:
         await send_error(
             scope,
             send,
-            NotFound(f"No page or endpoint at {path!r}. Run `tidal routes` to list them."),
+            NotFound(
+                f"No page or endpoint at {scope['path']!r}. Run `tidal routes` to list them."
+            ),
         )
 
     def url_path_for(self, name: str, /, **params: Any) -> URLPath:
@@ -396,7 +400,10 @@ class Tidal:
         try:
             await self.startup()
         except BaseException as exc:
-            logger.exception("Start-up failed")
+            if isinstance(exc, TidalError):  # says what to fix; a traceback adds nothing
+                logger.error("Start-up failed: %s", exc)
+            else:
+                logger.exception("Start-up failed")
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
         await send({"type": "lifespan.startup.complete"})

@@ -62,7 +62,7 @@ def check_debug_off(app: Tidal) -> Iterator[CheckMessage]:
     if app.settings.debug:
         yield Warning(
             "security.W001",
-            "TIDAL_DEBUG is on: error pages show tracebacks and settings.",
+            "TIDAL_DEBUG is on: error pages show tracebacks and source details.",
             "Set TIDAL_DEBUG=false in production.",
             "settings",
         )

@@ -39,8 +39,10 @@ CONVERTERS: dict[str, Converter] = {
 
 def register_converter(name: str, converter: Converter) -> None:
     """Add a converter usable as ``{param:name}`` in every route declared afterwards."""
-    if name in CONVERTERS:
-        raise ImproperlyConfigured(f"A path converter named {name!r} already exists.")
+    if name in CONVERTERS and CONVERTERS[name] != converter:
+        raise ImproperlyConfigured(
+            f"A different path converter named {name!r} already exists; pick another name."
+        )
     CONVERTERS[name] = converter
 
 

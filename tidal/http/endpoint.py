@@ -172,30 +172,35 @@ def _missing(parameter: sig.Parameter) -> FieldError:
     return FieldError("$" if where == "body" else parameter.key, message, where)
 
 
-def _body_errors(raw: bytes, annotation: Any) -> list[FieldError]:
-    """All invalid fields of a JSON object body, not only the first msgspec reports."""
+def struct_errors(
+    data: Any, annotation: Any, where: str, *, strict: bool = True
+) -> list[FieldError]:
+    """Every invalid field of ``data`` for a Struct ``annotation``, not only the first one
+    msgspec reports. Runs only on the error path."""
     target = sig._strip_optional(annotation)
-    data = msgspec.json.decode(raw)
     if not (
         isinstance(target, type) and issubclass(target, msgspec.Struct) and isinstance(data, dict)
     ):
         try:
-            msgspec.convert(data, annotation)
+            msgspec.convert(data, annotation, strict=strict)
         except msgspec.ValidationError as exc:
-            return [describe(exc, "body")]
+            return [describe(exc, where)]
         return []
+    prefix = "$." if where == "body" else ""
     errors: list[FieldError] = []
     for field in msgspec.structs.fields(target):
         if field.encode_name not in data:
             if field.required:
-                errors.append(
-                    FieldError(f"$.{field.encode_name}", "Object missing required field", "body")
-                )
+                missing = "Object missing required field"
+                errors.append(FieldError(f"{prefix}{field.encode_name}", missing, where))
             continue
         try:
-            msgspec.convert(data[field.encode_name], field.type)
+            msgspec.convert(data[field.encode_name], field.type, strict=strict)
         except msgspec.ValidationError as exc:
-            errors.append(describe(exc, "body", f"$.{field.encode_name}"))
+            errors.append(describe(exc, where, f"${'.' if prefix else ''}{field.encode_name}"))
+    if not prefix:
+        for error in errors:
+            error.path = error.path.removeprefix("$")
     return errors
 
 
@@ -215,7 +220,7 @@ async def _decode_body(state: RequestState, parameter: sig.Parameter) -> Any:
             return msgspec.json.decode(raw, type=annotation)
         except msgspec.ValidationError as exc:
             try:
-                errors = _body_errors(raw, annotation)
+                errors = struct_errors(msgspec.json.decode(raw), annotation, "body")
             except msgspec.DecodeError:
                 errors = []
             raise ValidationFailed(errors or [describe(exc, "body")]) from None
@@ -245,8 +250,8 @@ def _raw_value(state: RequestState, parameter: sig.Parameter) -> Any:
         return state.scope["path_params"].get(parameter.key, _Absent)
     if source == sig.QUERY:
         if parameter.whole:
-            query = state.get_query()
-            return {k: v[-1] if len(v) == 1 else v for k, v in query.items()}
+            lists = parameter.list_keys
+            return {k: v if k in lists else v[-1] for k, v in state.get_query().items()}
         values = state.get_query().get(parameter.key)
         if values is None:
             return _Absent
@@ -270,7 +275,11 @@ async def resolve(state: RequestState, signature: sig.Signature) -> dict[str, An
         source = parameter.source
         if source == sig.DEPENDENCY:
             assert parameter.dependency is not None
-            value = await call_dependency(state, parameter.dependency)
+            try:
+                value = await call_dependency(state, parameter.dependency)
+            except ValidationFailed as exc:  # report the handler's own errors too
+                errors.extend(e for e in exc.errors if e not in errors)
+                continue
             if not parameter.discard:
                 kwargs[parameter.name] = value
             continue
@@ -298,10 +307,11 @@ async def resolve(state: RequestState, signature: sig.Signature) -> dict[str, An
                 try:
                     value = msgspec.convert(value, parameter.annotation, strict=False)
                 except msgspec.ValidationError as exc:
-                    error = describe(exc, source, None if parameter.whole else parameter.key)
                     if parameter.whole:
-                        error.path = error.path.removeprefix("$.")
-                    errors.append(error)
+                        found = struct_errors(value, parameter.annotation, source, strict=False)
+                        errors.extend(found or [describe(exc, source)])
+                    else:
+                        errors.append(describe(exc, source, parameter.key))
                     continue
         if value is _Absent:
             if parameter.required:
@@ -444,6 +454,8 @@ def make_websocket_endpoint(app: Tidal, route: Route, signature: sig.Signature) 
         try:
             kwargs = await resolve(state, signature)
             await handler(**kwargs)
+            if websocket.application_state is WebSocketState.CONNECTED:
+                await websocket.close(code=1000)
         except WebSocketDisconnect:
             pass
         except HTTPError as exc:

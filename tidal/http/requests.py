@@ -31,7 +31,8 @@ class Request(StarletteRequest):
         return value
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
-        return self.tidal.url_path_for(name, **path_params)
+        """The path of route ``name``, including the prefix the app is mounted under."""
+        return self.scope.get("root_path", "") + self.tidal.url_path_for(name, **path_params)
 
 
 __all__ = ["Request"]

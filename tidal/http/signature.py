@@ -64,6 +64,7 @@ class Parameter:
     dependency: Signature | None = None
     discard: bool = False  # a route-level guard: run it, do not pass its value
     whole: bool = False  # a Struct filled from the whole query string
+    list_keys: frozenset[str] = frozenset()  # its fields that take repeated values
 
     @property
     def required(self) -> bool:
@@ -239,6 +240,10 @@ def compile_signature(
             "but this route's methods (GET/HEAD/DELETE/websocket) carry none. Use "
             "Annotated[..., Query()] for query values, or a POST/PUT/PATCH route."
         )
+    if websocket and not _stack and not inspect.iscoroutinefunction(func):
+        raise HandlerSignatureError(
+            f"{where}: WebSocket handlers must be `async def` (they await the socket)."
+        )
     missing = set(path_params) - {p.key for p in parameters if p.source == PATH}
     if missing and not _stack:
         raise HandlerSignatureError(
@@ -364,7 +369,7 @@ def _compile_parameter(
         raise HandlerSignatureError(
             f"{where}: cannot fill parameter {name!r} of type {annotation!r}: it is not a "
             "path name, a scalar query value, a msgspec-decodable body, or a type with a "
-            f"provider ({exc}). Register a provider with "
+            f"provider ({str(exc).splitlines()[0]}). Register a provider with "
             f"app.provide({getattr(bare, '__name__', bare)}, factory) or use "
             "Annotated[..., Depends(factory)]."
         ) from exc
@@ -410,6 +415,11 @@ def _value(
         multi or not plain,
         media_type,
         whole=whole,
+        list_keys=frozenset(
+            f.encode_name
+            for f in (msgspec.structs.fields(_strip_optional(annotation)) if whole else ())
+            if is_scalar_sequence(f.type)
+        ),
     )
 
 

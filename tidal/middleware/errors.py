@@ -71,7 +71,8 @@ class ServerErrorMiddleware:
         self._counter = _id_source()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or "tidal.request_id" in scope:
+            # Not HTTP, or a Tidal app mounted in another: the outer one did all this.
             await self.app(scope, receive, send)
             return
         header = self.header
@@ -113,6 +114,8 @@ class ServerErrorMiddleware:
             )
             if not status:
                 await self.send_500(scope, send_with_id, exc)
+            if scope.get("tidal.raise_exceptions"):  # TestClient(raise_app_exceptions=True)
+                raise
         finally:
             if logging_on:
                 self.log(scope, status or 500, started)

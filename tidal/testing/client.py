@@ -10,7 +10,17 @@ import httpx
 
 from tidal.testing.lifespan import Lifespan
 from tidal.testing.websocket import WebSocketSession
-from tidal.types import ASGIApp
+from tidal.types import ASGIApp, Receive, Scope, Send
+
+
+def _raising(app: ASGIApp) -> ASGIApp:
+    """Ask Tidal's error middleware to re-raise after answering 500, so the test sees it."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["tidal.raise_exceptions"] = True
+        await app(scope, receive, send)
+
+    return wrapped
 
 
 class TestClient(httpx.AsyncClient):
@@ -36,7 +46,8 @@ class TestClient(httpx.AsyncClient):
         raise_app_exceptions: bool = False,
         **kwargs: Any,
     ) -> None:
-        transport = httpx.ASGITransport(app, raise_app_exceptions=raise_app_exceptions)
+        target = _raising(app) if raise_app_exceptions else app
+        transport = httpx.ASGITransport(target, raise_app_exceptions=raise_app_exceptions)
         super().__init__(transport=transport, base_url=base_url, **kwargs)
         self.app = app
         self._lifespan = Lifespan(app) if lifespan else None

@@ -1,0 +1,1 @@
+"""The notes app: a package Tidal installs with ``Tidal(apps=["notes"])``."""

@@ -1,0 +1,8 @@
+from tidal import Tidal
+
+app = Tidal()
+
+
+@app.get("/")
+async def index() -> dict[str, str]:
+    return {"message": "Hello from Tidal"}

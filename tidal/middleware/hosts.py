@@ -1,0 +1,90 @@
+"""Refuse requests whose Host header is not one of ``allowed_hosts`` (400, before any app
+code runs); WebSocket handshakes with a bad Host are refused (403)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from tidal.http.errors import BadRequest, send_error
+from tidal.security.hosts import effective_patterns, host_matches, split_host
+from tidal.types import ASGIApp, Receive, Scope, Send
+
+logger = logging.getLogger("tidal.security.hosts")
+_CACHE_LIMIT = 256
+
+
+class AllowedHostsMiddleware:
+    """Validate the Host header against ``allowed_hosts`` (see ``tidal.security.hosts``).
+
+    A request with no Host header, two of them, a malformed one (``evil.com@good.com``) or
+    a host not listed gets 400 (problem+json, or an HTML page for browsers). Accepted
+    hosts are remembered (up to 256), so the usual case costs one dict lookup.
+
+    Args:
+        app: the next application.
+        allowed_hosts: patterns; empty with ``debug`` allows the loopback names.
+        debug: name the refused host and the setting to change in the error.
+    """
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str], debug: bool = False) -> None:
+        self.app = app
+        self.debug = debug
+        self.patterns = effective_patterns(allowed_hosts, debug)
+        self.allow_all = "*" in self.patterns
+        self._accepted: dict[bytes, None] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.allow_all or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host: bytes | None = None
+        for key, value in scope["headers"]:
+            if key == b"host":
+                if host is not None:
+                    await self.refuse(scope, send, None, "The request has two Host headers.")
+                    return
+                host = value
+        if host is not None and host in self._accepted:
+            await self.app(scope, receive, send)
+            return
+        problem = self.problem(host)
+        if problem is not None:
+            await self.refuse(scope, send, host, problem)
+            return
+        assert host is not None
+        if len(self._accepted) < _CACHE_LIMIT:
+            self._accepted[host] = None
+        await self.app(scope, receive, send)
+
+    def problem(self, host: bytes | None) -> str | None:
+        """Why ``host`` is refused, or None when it is allowed."""
+        if host is None:
+            return "The request has no Host header."
+        parts = split_host(host.decode("latin-1"))
+        if parts is None:
+            return "The Host header is not a valid host name."
+        if not host_matches(parts[0], self.patterns):
+            if self.debug:
+                return (
+                    f"Invalid Host header {parts[0]!r}. Add {parts[0]!r} to "
+                    "TIDAL_ALLOWED_HOSTS if this site should answer for it."
+                )
+            return "The Host header names a site this server does not serve."
+        return None
+
+    async def refuse(self, scope: Scope, send: Send, host: bytes | None, detail: str) -> None:
+        logger.warning(
+            "Refused %s %s: %s (Host: %r)",
+            scope.get("method", "WEBSOCKET"),
+            scope.get("path"),
+            detail,
+            host,
+        )
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "Invalid Host"})
+            return
+        await send_error(scope, send, BadRequest(detail))
+
+
+__all__ = ["AllowedHostsMiddleware"]

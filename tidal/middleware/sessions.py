@@ -1,0 +1,60 @@
+"""Give every request a lazy ``HttpSession`` and save it when the response starts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tidal.sessions.backends.base import SessionStore
+from tidal.sessions.session import SCOPE_KEY, HttpSession, SessionConfig
+from tidal.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class SessionMiddleware:
+    """Put an unloaded ``HttpSession`` in ``scope["tidal.session"]``; when the response
+    starts, save it if it changed and add its ``Set-Cookie`` and ``Vary: Cookie``.
+
+    A request that never loads its session costs one small object: no cookie parsing, no
+    store lookup, no header. WebSocket scopes get a session to read (the handshake cannot
+    set cookies).
+
+    Args:
+        app: the next application.
+        store: the store, or a function returning it (so it is created in the event loop).
+        config: cookie and expiry settings.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: SessionStore | Callable[[], SessionStore],
+        config: SessionConfig,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.config = config
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or SCOPE_KEY in scope:
+            # (a Tidal app mounted in another shares the outer app's session)
+            await self.app(scope, receive, send)
+            return
+        session = HttpSession(self.store, self.config, scope)
+        scope[SCOPE_KEY] = session
+        if kind == "websocket":
+            await self.app(scope, receive, send)
+            return
+        secure = scope.get("scheme") == "https"
+
+        async def send_with_session(message: Message) -> None:
+            if message["type"] == "http.response.start" and session.loaded:
+                extra = await session.response_headers(message["status"], secure=secure)
+                if extra:
+                    message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
+
+
+__all__ = ["SessionMiddleware"]
