@@ -499,8 +499,11 @@ async def test_middleware() -> None:
         module.Maintenance.enabled = True
         try:
             closed = await client.get("/report")
+            from_front = await client.get("/report", headers={"Origin": "https://app.example.com"})
         finally:
             module.Maintenance.enabled = False
+        assert from_front.status_code == 503
+        assert from_front.headers["access-control-allow-origin"] == "https://app.example.com"
         assert closed.status_code == 503
         assert closed.headers["retry-after"] == "300"
         assert closed.json()["detail"] == "Back in five minutes."
