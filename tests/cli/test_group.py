@@ -150,8 +150,8 @@ def test_broken_builtin_module_is_not_skipped(project: WriteProject) -> None:
     assert isinstance(result.exception, ModuleNotFoundError)
 
 
-def test_main_hooks_in_the_db_commands() -> None:
-    assert BUILTIN_COMMANDS == ("tidal.db.commands:db",)
+def test_main_hooks_in_the_builtin_command_groups() -> None:
+    assert BUILTIN_COMMANDS == ("tidal.db.commands:db", "tidal.cli.collectstatic:collectstatic")
     assert isinstance(main, TidalGroup)
     assert main.builtin_commands == BUILTIN_COMMANDS
 

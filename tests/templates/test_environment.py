@@ -19,12 +19,14 @@ WriteApps = Callable[..., Path]
 
 @pytest.fixture
 def two_apps(write_apps: WriteApps) -> Path:
-    return write_apps({
-        "tpl_first/templates/shared/page.html": "first",
-        "tpl_second/templates/shared/page.html": "second",
-        "tpl_second/templates/shared/only_second.html": "only in second",
-        "tpl_nothing/routes.py": "from tidal import Router\nrouter = Router()\n",
-    })
+    return write_apps(
+        {
+            "tpl_first/templates/shared/page.html": "first",
+            "tpl_second/templates/shared/page.html": "second",
+            "tpl_second/templates/shared/only_second.html": "only in second",
+            "tpl_nothing/routes.py": "from tidal import Router\nrouter = Router()\n",
+        }
+    )
 
 
 async def test_first_installed_app_wins(make_app: MakeApp, two_apps: Path) -> None:
@@ -35,7 +37,8 @@ async def test_first_installed_app_wins(make_app: MakeApp, two_apps: Path) -> No
         "only in second"
     )
     assert template_dirs(app) == [
-        two_apps / "tpl_first/templates", two_apps / "tpl_second/templates"
+        two_apps / "tpl_first/templates",
+        two_apps / "tpl_second/templates",
     ]
 
 

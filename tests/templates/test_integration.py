@@ -48,9 +48,7 @@ def test_keeps_a_static_mount_the_project_made(make_app: MakeApp, write_apps: Wr
     assert [m.app for m in app.router.mounts] == [own]
 
 
-async def test_templates_are_prepared_at_startup(
-    make_app: MakeApp, write_apps: WriteApps
-) -> None:
+async def test_templates_are_prepared_at_startup(make_app: MakeApp, write_apps: WriteApps) -> None:
     write_apps({"in_pages/templates/in_pages/a.html": "a"})
     app = make_app(apps=("in_pages",))
     install(app)

@@ -25,10 +25,12 @@ BASE = "<!doctype html><title>{{ title }}</title><body>{% block body %}{% endblo
 
 @pytest.fixture
 def shop(make_app: MakeApp, write_apps: WriteApps) -> Tidal:
-    write_apps({
-        "tpl_shop/templates/tpl_shop/base.html": BASE,
-        "tpl_shop/templates/tpl_shop/page.html": PAGE,
-    })
+    write_apps(
+        {
+            "tpl_shop/templates/tpl_shop/base.html": BASE,
+            "tpl_shop/templates/tpl_shop/page.html": PAGE,
+        }
+    )
     app = make_app(apps=("tpl_shop",))
     install(app)
 
@@ -43,7 +45,10 @@ def shop(make_app: MakeApp, write_apps: WriteApps) -> Tidal:
     @app.get("/gone")
     async def gone(request: Request) -> HTMLResponse:
         return await render(
-            request, "tpl_shop/page.html", {"title": "Gone"}, status_code=410,
+            request,
+            "tpl_shop/page.html",
+            {"title": "Gone"},
+            status_code=410,
             headers={"cache-control": "no-store"},
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from tidal import Tidal
 from tidal.exceptions import ImproperlyConfigured
 from tidal.templates import AppStaticFiles, install
-from tidal.templates.staticfiles import static_dirs
+from tidal.templates.staticfiles import REVALIDATE, accepts_gzip, static_dirs
 from tidal.testing import TestClient
 
 MakeApp = Callable[..., Tidal]
@@ -19,13 +20,15 @@ WriteApps = Callable[..., Path]
 
 @pytest.fixture
 def app(make_app: MakeApp, write_apps: WriteApps) -> Tidal:
-    write_apps({
-        "st_site/static/shared/theme.css": "body { color: red }",
-        "st_site/secret.txt": "not public",
-        "st_lib/static/shared/theme.css": "body { color: blue }",
-        "st_lib/static/lib/lib.js": "export const lib = 1;",
-        "st_plain/__init__.py": "",
-    })
+    write_apps(
+        {
+            "st_site/static/shared/theme.css": "body { color: red }",
+            "st_site/secret.txt": "not public",
+            "st_lib/static/shared/theme.css": "body { color: blue }",
+            "st_lib/static/lib/lib.js": "export const lib = 1;",
+            "st_plain/__init__.py": "",
+        }
+    )
     app = make_app(apps=("st_site", "st_plain", "st_lib"))
     install(app)
     return app
@@ -85,9 +88,17 @@ async def test_no_escape_from_the_static_folders(app: Tidal) -> None:
         for path in ("/static/../secret.txt", "/static/shared/../../secret.txt"):
             sent.clear()
             scope = {
-                "type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
-                "root_path": "", "query_string": b"", "headers": [], "scheme": "http",
-                "server": ("testserver", 80), "client": ("127.0.0.1", 1), "http_version": "1.1",
+                "type": "http",
+                "method": "GET",
+                "path": path,
+                "raw_path": path.encode(),
+                "root_path": "",
+                "query_string": b"",
+                "headers": [],
+                "scheme": "http",
+                "server": ("testserver", 80),
+                "client": ("127.0.0.1", 1),
+                "http_version": "1.1",
                 "asgi": {"version": "3.0"},
             }
             await app(scope, receive, send)
@@ -105,3 +116,52 @@ def test_static_dirs_in_installed_app_order(app: Tidal, write_apps: WriteApps) -
 def test_folders_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ImproperlyConfigured, match="do not exist"):
         AppStaticFiles([tmp_path / "missing"])
+
+
+async def test_app_folders_are_revalidated_not_cached_forever(app: Tidal) -> None:
+    async with TestClient(app) as client:
+        response = await client.get("/static/lib/lib.js")
+    assert response.headers["cache-control"] == REVALIDATE
+    assert "vary" not in response.headers
+
+
+async def test_a_gz_twin_in_an_app_folder_is_served_to_gzip_clients(
+    make_app: MakeApp, write_apps: WriteApps
+) -> None:
+    text = "body { color: red }\n" * 50
+    write_apps(
+        {
+            "st_gz/static/gz/site.css": text,
+            "st_gz/static/gz/site.css.gz": gzip.compress(text.encode()),
+        }
+    )
+    app = make_app(apps=("st_gz",))
+    async with TestClient(app) as client:
+        zipped = await client.get("/static/gz/site.css", headers={"accept-encoding": "gzip"})
+        plain = await client.get("/static/gz/site.css", headers={"accept-encoding": "identity"})
+        head = await client.head("/static/gz/site.css", headers={"accept-encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["content-type"].startswith("text/css")
+    assert zipped.text == text
+    assert plain.text == text
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == zipped.headers["vary"] == "Accept-Encoding"
+    assert head.headers["content-length"] == zipped.headers["content-length"]
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        (None, False),
+        ("gzip", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("GZIP", True),
+        ("*", True),
+        ("gzip;q=0", False),
+        ("identity", False),
+        ("deflate, br", False),
+    ],
+)
+def test_accepts_gzip(header: str | None, accepted: bool) -> None:
+    headers = [(b"accept-encoding", header.encode())] if header is not None else []
+    assert accepts_gzip({"headers": headers}) is accepted

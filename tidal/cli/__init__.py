@@ -16,7 +16,10 @@ from tidal.cli.group import AppLoader, TidalGroup, pass_app
 
 # Command groups of other Tidal parts, as "module:attribute". A module that does not exist
 # (a part not written yet) is skipped; one that fails to import is an error.
-BUILTIN_COMMANDS: tuple[str, ...] = ("tidal.db.commands:db",)
+BUILTIN_COMMANDS: tuple[str, ...] = (
+    "tidal.db.commands:db",
+    "tidal.cli.collectstatic:collectstatic",
+)
 
 main = TidalGroup(
     name="tidal",

@@ -18,6 +18,7 @@ import traceback
 import msgspec
 
 from tidal.http.errors import HTTPError, html_page, send_error, wants_html
+from tidal.templates.debug import template_error_summary
 from tidal.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("tidal.request")
@@ -142,6 +143,9 @@ class ServerErrorMiddleware:
             return
         trace = "".join(traceback.format_exception(exc))
         detail = f"{type(exc).__name__}: {exc}"
+        where = template_error_summary(exc)
+        if where:
+            detail = f"{detail} — {where}"
         if wants_html(scope):
             body = html_page(
                 "500 Internal Server Error (debug)",
