@@ -29,6 +29,9 @@ from tidal.http.openapi import openapi_document
 from tidal.http.responses import Response, encode_json
 from tidal.http.routing import Route, Router, RouteTable
 from tidal.middleware import Middleware, ServerErrorMiddleware
+from tidal.security import build_protections
+from tidal.security import install as install_protections
+from tidal.security.headers import security_headers
 from tidal.types import ASGIApp, Handler, Receive, Scope, Send
 
 logger = logging.getLogger("tidal")
@@ -79,6 +82,7 @@ class Tidal:
         self._stack: ASGIApp | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._exit_stack: contextlib.AsyncExitStack | None = None
+        install_protections(self)  # HttpSession / CsrfToken providers, before routes compile
         self.apps: list[AppConfig] = load_apps(list(apps))
         for config in self.apps:
             config.models_module  # noqa: B018  (imported for its model declarations)
@@ -161,6 +165,11 @@ class Tidal:
 
     def run_checks(self, *, deploy: bool = False) -> list[CheckMessage]:
         return run_checks(self, deploy=deploy)
+
+    @property
+    def built(self) -> bool:
+        """Whether routes and middleware are compiled (settings are read then)."""
+        return self._table is not None
 
     @property
     def route_table(self) -> RouteTable:
@@ -263,11 +272,13 @@ class Tidal:
             app = spec.build(app)
         if settings.gzip_min_size is not None:
             app = GZipMiddleware(app, minimum_size=settings.gzip_min_size)
+        app = build_protections(self, app)  # hosts -> sessions -> csrf
         app = ServerErrorMiddleware(
             app,
             debug=settings.debug,
             header=settings.request_id_header,
             access_log=settings.access_log,
+            headers=security_headers(settings),
         )
         if settings.cors_origins:
             # Outside the error handler, so a browser on another origin can read 4xx/5xx too.

@@ -36,16 +36,18 @@ def test_weak_secret_key(key: str) -> None:
 def test_empty_allowed_hosts() -> None:
     app = Tidal(settings=Settings(secret_key=GOOD_KEY))
     assert ids(app) == ["security.E003"]
-    with pytest.raises(ImproperlyConfigured, match="TIDAL_ALLOWED_HOSTS=example.com"):
+    with pytest.raises(ImproperlyConfigured, match=r"TIDAL_ALLOWED_HOSTS=example\.com"):
         app.build()
 
 
 def test_debug_relaxes_and_deploy_warns() -> None:
     app = Tidal(settings=Settings(debug=True))
     assert ids(app) == []
-    assert ids(app, deploy=True) == ["security.W001"]
+    assert "security.W001" in ids(app, deploy=True)
+    assert "security.W001" not in ids(app, deploy=False)
     wild = Tidal(settings=Settings(secret_key=GOOD_KEY, allowed_hosts=["*"]))
-    assert ids(wild, deploy=True) == ["security.W002"]
+    assert "security.W002" in ids(wild, deploy=True)
+    assert "security.W002" not in ids(app, deploy=True)
 
 
 def test_silenced_checks() -> None:
@@ -55,7 +57,7 @@ def test_silenced_checks() -> None:
 
 async def test_failed_checks_fail_the_lifespan() -> None:
     app = Tidal(settings=Settings(allowed_hosts=["x"]))
-    with pytest.raises(LifespanError, match="security.E001"):
+    with pytest.raises(LifespanError, match=r"security\.E001"):
         async with TestClient(app):
             pass
 

@@ -53,7 +53,8 @@ def test_fail_level(invoke: Invoke, project: WriteProject) -> None:
 
 
 def test_silenced_checks_are_not_reported(invoke: Invoke, project: WriteProject) -> None:
-    project({"app.py": APP}, env="TIDAL_DEBUG=true\nTIDAL_SILENCED_CHECKS=security.W001\n")
+    silenced = "security.W001,security.W011,security.W012,security.W019"
+    project({"app.py": APP}, env=f"TIDAL_DEBUG=true\nTIDAL_SILENCED_CHECKS={silenced}\n")
     assert "no issues" in invoke("check", "--deploy").output
 
 

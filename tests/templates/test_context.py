@@ -132,17 +132,19 @@ async def test_flash_levels(app: Tidal) -> None:
     assert taken["none"] == []
 
 
-async def test_flash_needs_sessions(make_app: MakeApp) -> None:
+async def test_flash_works_in_a_plain_app(make_app: MakeApp) -> None:
+    """Sessions are on by default, so flash needs no set-up."""
     app = make_app()
 
-    @app.post("/f")
+    @app.get("/f")
     async def f(request: Request) -> str:
-        await flash(request, "x")
+        await flash(request, "saved")
         return "ok"
 
     async with TestClient(app) as client:
-        response = await client.post("/f")
-    assert response.status_code == 500
+        response = await client.get("/f")
+    assert response.status_code == 200
+    assert "tidal_session" in response.headers["set-cookie"]
 
 
 async def test_user_from_authentication(app: Tidal) -> None:

@@ -126,5 +126,60 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rate_limit_backend: str = "auto"
     rate_limit_key_prefix: str = "tidal:ratelimit:"
 
+    # -- templates, forms, static --
+    # docs/topics/templates.md, forms.md and static.md describe these.
+
+    # The template engine: "jinja2" (built in), or "package.module:factory" naming a callable
+    # that takes the application and returns a ``tidal.templates.TemplateEngine``.
+    template_engine: str = "jinja2"
+
+    # Folder ``tidal collectstatic`` fills with every app's static files under content-hashed
+    # names, their .gz variants and the manifest staticfiles.json. With it set and debug off,
+    # static files are served from there (hashed names cached for a year as immutable) and
+    # ``static()`` gives the hashed URLs. None (or debug) serves the apps' own folders.
+    static_root: str | None = None
+
+    # Where uploaded files are streamed during a request; None is the system's temporary
+    # folder. An upload the handler did not save elsewhere is deleted after the request.
+    upload_dir: str | None = None
+    # Largest uploaded file in bytes, and most files in one request; more is refused with
+    # 413 and nothing is left on disk. The whole body must also fit in ``max_body_size``.
+    upload_max_file_size: int = 10_485_760
+    upload_max_files: int = 20
+    # Most fields in one form body, and the largest value of a non-file field in bytes.
+    form_max_fields: int = 1000
+    form_max_field_size: int = 65_536
+
+    # -- realtime --
+    # docs/topics/realtime.md describes these.
+
+    # Path of the multiplexed channel WebSocket tidal.js connects to (served once a channel
+    # is declared).
+    realtime_path: str = "/_tidal/socket"
+    # Origins besides the site's own allowed to open WebSockets, like
+    # "https://app.example.com"; "*" allows any site (disables cross-site WebSocket
+    # hijacking protection).
+    realtime_allowed_origins: list[str] = msgspec.field(default_factory=list)
+    # Events kept per topic so a reconnecting client catches up (Redis keeps at least this
+    # many), and seconds a topic's history outlives its last event.
+    realtime_history: int = 1000
+    realtime_history_ttl: float = 86_400.0
+    # Frames waiting to be written to one socket before that slow consumer is closed with
+    # 1013 (bounds server memory per connection).
+    realtime_send_queue: int = 1024
+    # Largest incoming channel message in characters; larger closes with 1009. Also set the
+    # server's frame limit (uvicorn --ws-max-size) near it.
+    realtime_max_message: int = 65_536
+    # Incoming messages per second per socket, and the burst allowed above that rate;
+    # exceeding them closes with 1008.
+    realtime_rate: float = 50.0
+    realtime_burst: int = 100
+    # Seconds a socket may stay silent (tidal.js heartbeats every 25 s) before it is closed.
+    realtime_idle_timeout: float = 60.0
+    # Seconds the presence entries of a worker that stopped heartbeating (crashed) remain.
+    realtime_presence_ttl: float = 30.0
+    # Prefix of every Redis key and channel the realtime layer uses.
+    realtime_redis_prefix: str = "tidal:rt:"
+
 
 __all__ = ["Settings"]

@@ -17,7 +17,7 @@ with 403 unless their route is exempt.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -27,11 +27,12 @@ from tidal.security.csrf import (
     CSRF_FIELD,
     CSRF_HEADER,
     SAFE_METHODS,
+    RouteTarget,
     is_csrf_exempt,
     session_secret,
     tokens_match,
 )
-from tidal.security.origins import is_secure, origin_allowed, site_origin
+from tidal.security.origins import check_origin, is_secure, origin_allowed, site_origin
 from tidal.sessions.session import SCOPE_KEY, HttpSession
 from tidal.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,7 +45,6 @@ _HEADER = CSRF_HEADER.encode()
 _FORM = b"application/x-www-form-urlencoded"
 _MULTIPART = b"multipart/form-data"
 _TOKEN_LIMIT = 256
-RouteTarget = Callable[[Scope], object]
 
 
 class CSRFMiddleware:
@@ -202,20 +202,19 @@ class CSRFMiddleware:
         return body, replay
 
     async def check_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = None
-        for key, value in scope["headers"]:
-            if key == b"origin":
-                origin = value.decode("latin-1")
-                break
-        if (
-            origin is not None
-            and not origin_allowed(origin, scope, self.settings)
-            and not self.exempt(scope)
-        ):
+        if not check_origin(scope, self.settings) and not self.exempt(scope):
             logger.warning(
-                "Refused cross-site WebSocket %s from Origin %r", scope.get("path"), origin
+                "Refused cross-site WebSocket %s from Origin %r",
+                scope.get("path"),
+                dict(scope["headers"]).get(b"origin"),
             )
-            await send({"type": "websocket.close", "code": 1008, "reason": "Cross-site WebSocket"})
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": 1008,
+                    "reason": "Cross-site WebSocket: origin not allowed",
+                }
+            )
             return
         await self.app(scope, receive, send)
 

@@ -1,8 +1,10 @@
-"""The outermost middleware: request ids, the access log and the last-resort error handler.
+"""The outer middleware: request ids, security headers, response hooks, the access log and
+the last-resort error handler.
 
-The three share one wrapper around ``send`` (it sees the status for the log and whether the
-response started for the error handler); measured, two wrappers cost ~2 µs more per request.
-No exception reaches the server, and no traceback reaches a client unless debug is on.
+They share one wrapper around ``send`` (it sees the status for the log and whether the
+response started for the error handler): measured, each extra ``send`` wrapper costs
+~2-3 µs per request, a third of what the whole framework adds to a JSON response. No
+exception reaches the server, and no traceback reaches a client unless debug is on.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import os
 import re
 import time
 import traceback
+from collections.abc import Sequence
 
 import msgspec
 
 from tidal.http.errors import HTTPError, html_page, send_error, wants_html
+from tidal.middleware.hooks import RESPONSE_HOOKS, ResponseHook
 from tidal.templates.debug import template_error_summary
 from tidal.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,6 +55,8 @@ class ServerErrorMiddleware:
         debug: show tracebacks on 500 pages.
         header: the request-id header name.
         access_log: log requests on ``tidal.access``.
+        headers: ``(name, value)`` pairs added to every response that has not set that
+            header itself (the security headers), so a handler's own value wins.
     """
 
     def __init__(
@@ -60,8 +66,11 @@ class ServerErrorMiddleware:
         debug: bool = False,
         header: str = "x-request-id",
         access_log: bool = True,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.app = app
+        self.headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        self.header_names = frozenset(name for name, _ in self.headers)
         self.debug = debug
         self.header = header.lower().encode("latin-1")
         self.access_log = access_log
@@ -88,6 +97,10 @@ class ServerErrorMiddleware:
                 self._pid, self._prefix = _current_pid(), os.urandom(4).hex()
             request_id = f"{self._prefix}{next(self._counter):08x}".encode()
         scope["tidal.request_id"] = request_id.decode()
+        hooks: list[ResponseHook] = []
+        scope[RESPONSE_HOOKS] = hooks
+        ours = self.headers
+        names = self.header_names
         logging_on = self.access_log and access_logger.isEnabledFor(logging.INFO)
         started = time.perf_counter() if logging_on else 0.0
         status = 0
@@ -96,7 +109,17 @@ class ServerErrorMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (header, request_id)]
+                existing = message.get("headers", ())
+                extra = ours
+                for key, _ in existing:  # a plain loop: cheaper than any() on 2-5 headers
+                    if key in names:
+                        present = {key for key, _ in existing}
+                        extra = [pair for pair in ours if pair[0] not in present]
+                        break
+                headers = [*existing, *extra, (header, request_id)]
+                for hook in hooks:
+                    headers.extend(await hook(status))
+                message["headers"] = headers
             await send(message)
 
         try:

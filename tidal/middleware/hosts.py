@@ -17,9 +17,11 @@ _CACHE_LIMIT = 256
 class AllowedHostsMiddleware:
     """Validate the Host header against ``allowed_hosts`` (see ``tidal.security.hosts``).
 
-    A request with no Host header, two of them, a malformed one (``evil.com@good.com``) or
-    a host not listed gets 400 (problem+json, or an HTML page for browsers). Accepted
-    hosts are remembered (up to 256), so the usual case costs one dict lookup.
+    A request with two Host headers, a malformed one (``evil.com@good.com``) or a host not
+    listed gets 400 (problem+json, or an HTML page for browsers); so does one with no Host
+    header unless the server's own address (``scope["server"]``, which URLs then come
+    from) is allowed. Accepted hosts are remembered (up to 256), so the usual case costs
+    one dict lookup.
 
     Args:
         app: the next application.
@@ -48,6 +50,11 @@ class AllowedHostsMiddleware:
         if host is not None and host in self._accepted:
             await self.app(scope, receive, send)
             return
+        if host is None:
+            # HTTP/1.0 may omit Host; URLs are then built from the server's own address
+            # (not the client's say), which must be allowed too.
+            await self.check_server(scope, receive, send)
+            return
         problem = self.problem(host)
         if problem is not None:
             await self.refuse(scope, send, host, problem)
@@ -57,10 +64,16 @@ class AllowedHostsMiddleware:
             self._accepted[host] = None
         await self.app(scope, receive, send)
 
-    def problem(self, host: bytes | None) -> str | None:
+    async def check_server(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        name = server[0] if server else None
+        if not isinstance(name, str) or self.problem(name.encode("latin-1")) is not None:
+            await self.refuse(scope, send, None, "The request has no Host header.")
+            return
+        await self.app(scope, receive, send)
+
+    def problem(self, host: bytes) -> str | None:
         """Why ``host`` is refused, or None when it is allowed."""
-        if host is None:
-            return "The request has no Host header."
         parts = split_host(host.decode("latin-1"))
         if parts is None:
             return "The Host header is not a valid host name."

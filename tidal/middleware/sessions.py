@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tidal.middleware.hooks import supports_response_hooks
 from tidal.sessions.backends.base import SessionStore
 from tidal.sessions.session import SCOPE_KEY, HttpSession, SessionConfig
 from tidal.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,13 +43,16 @@ class SessionMiddleware:
             return
         session = HttpSession(self.store, self.config, scope)
         scope[SCOPE_KEY] = session
-        if kind == "websocket":
+        if kind == "websocket" or supports_response_hooks(scope):
+            # Inside Tidal's outer middleware the session registers a response hook when
+            # (and only if) it is loaded: no send wrapper for requests that never use it.
             await self.app(scope, receive, send)
             return
-        secure = scope.get("scheme") == "https"
 
         async def send_with_session(message: Message) -> None:
-            if message["type"] == "http.response.start" and session.loaded:
+            # ``_loaded`` rather than the ``loaded`` property: this runs for every message.
+            if session._loaded and message["type"] == "http.response.start":
+                secure = scope.get("scheme") == "https"
                 extra = await session.response_headers(message["status"], secure=secure)
                 if extra:
                     message["headers"] = [*message.get("headers", ()), *extra]

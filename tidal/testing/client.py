@@ -23,6 +23,18 @@ def _raising(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
+def _allow_test_host(app: ASGIApp, host: str) -> None:
+    """The test client's own host is always allowed, as Django's test runner allows
+    ``testserver``: a project's tests should not need it in ``TIDAL_ALLOWED_HOSTS``."""
+    settings = getattr(app, "settings", None)
+    hosts = getattr(settings, "allowed_hosts", None)
+    unlisted = isinstance(hosts, list) and hosts and host not in hosts and "*" not in hosts
+    # Only before the app builds: the host check reads the setting then.
+    if unlisted and getattr(app, "built", True) is False:
+        assert isinstance(hosts, list)
+        hosts.append(host)
+
+
 class TestClient(httpx.AsyncClient):
     """``async with TestClient(app) as client:`` starts the app, then
     ``await client.get("/")``; ``client.websocket_connect("/ws")`` for WebSockets.
@@ -46,6 +58,7 @@ class TestClient(httpx.AsyncClient):
         raise_app_exceptions: bool = False,
         **kwargs: Any,
     ) -> None:
+        _allow_test_host(app, httpx.URL(base_url).host)
         target = _raising(app) if raise_app_exceptions else app
         transport = httpx.ASGITransport(target, raise_app_exceptions=raise_app_exceptions)
         super().__init__(transport=transport, base_url=base_url, **kwargs)
