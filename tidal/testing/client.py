@@ -23,6 +23,9 @@ def _raising(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
+TEST_HOST = "testserver"
+
+
 def _allow_test_host(app: ASGIApp, host: str) -> None:
     """The test client's own host is always allowed, as Django's test runner allows
     ``testserver``: a project's tests should not need it in ``TIDAL_ALLOWED_HOSTS``."""
@@ -58,7 +61,8 @@ class TestClient(httpx.AsyncClient):
         raise_app_exceptions: bool = False,
         **kwargs: Any,
     ) -> None:
-        _allow_test_host(app, httpx.URL(base_url).host)
+        if httpx.URL(base_url).host == TEST_HOST:
+            _allow_test_host(app, TEST_HOST)
         target = _raising(app) if raise_app_exceptions else app
         transport = httpx.ASGITransport(target, raise_app_exceptions=raise_app_exceptions)
         super().__init__(transport=transport, base_url=base_url, **kwargs)
