@@ -21,6 +21,7 @@ from tidal.apps import AppConfig, load_apps
 from tidal.checks import CheckMessage, run_checks
 from tidal.checks.registry import CheckFunction
 from tidal.conf import Settings, load_settings
+from tidal.db import install as install_database
 from tidal.exceptions import ImproperlyConfigured, TidalError
 from tidal.http import signature as sig
 from tidal.http.endpoint import make_endpoint, make_websocket_endpoint
@@ -29,6 +30,8 @@ from tidal.http.openapi import openapi_document
 from tidal.http.responses import Response, encode_json
 from tidal.http.routing import Route, Router, RouteTable
 from tidal.middleware import Middleware, ServerErrorMiddleware
+from tidal.realtime import Channel, Channels
+from tidal.realtime import install as install_realtime
 from tidal.security import build_protections
 from tidal.security import install as install_protections
 from tidal.security.headers import security_headers
@@ -83,6 +86,9 @@ class Tidal:
         self._pool: ProcessPoolExecutor | None = None
         self._exit_stack: contextlib.AsyncExitStack | None = None
         install_protections(self)  # HttpSession / CsrfToken providers, before routes compile
+        install_database(self)  # `db: Session` parameters; engine created only if used
+        # Before the apps load, so their ready() hooks can declare channels.
+        self.channels: Channels = install_realtime(self)
         self.apps: list[AppConfig] = load_apps(list(apps))
         for config in self.apps:
             config.models_module  # noqa: B018  (imported for its model declarations)
@@ -128,6 +134,11 @@ class Tidal:
     def websocket(self, path: str, **options: Any) -> Callable[[F], F]:
         self._check_not_built("add routes")
         return self.router.websocket(path, **options)
+
+    def channel(self, pattern: str, *, presence: bool = False) -> Callable[[Handler], Channel]:
+        """Declare a real-time channel such as ``"board:{board_id}"``; decorates its join
+        handler (see docs/topics/realtime.md)."""
+        return self.channels.channel(pattern, presence=presence)
 
     def include(self, router: Router) -> None:
         """Add a route group (a ``Router``) to the application."""
