@@ -1,0 +1,1 @@
+"""A small installed app whose models the data tests run against."""
