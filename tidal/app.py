@@ -351,9 +351,7 @@ class Tidal:
         await send_error(
             scope,
             send,
-            NotFound(
-                f"No page or endpoint at {scope['path']!r}. Run `tidal routes` to list them."
-            ),
+            NotFound(f"No page or endpoint at {scope['path']!r}. Run `tidal routes` to list them."),
         )
 
     def url_path_for(self, name: str, /, **params: Any) -> URLPath:

@@ -17,7 +17,6 @@ SECRET = "cli-test-secret-" + "k3y!" * 12
 VALID_ENV = f"TIDAL_SECRET_KEY={SECRET}\nTIDAL_ALLOWED_HOSTS=testserver\n"
 
 
-
 @pytest.fixture
 def invoke() -> Callable[..., Result]:
     """``invoke("routes", "--sort", "name")``: run ``tidal`` in-process."""

@@ -59,8 +59,9 @@ def test_silenced_checks_are_not_reported(invoke: Invoke, project: WriteProject)
 
 
 def test_app_checks_are_run(invoke: Invoke, project: WriteProject) -> None:
-    project({
-        "app.py": """
+    project(
+        {
+            "app.py": """
             from tidal import Tidal
             from tidal.checks import Error
 
@@ -70,16 +71,21 @@ def test_app_checks_are_run(invoke: Invoke, project: WriteProject) -> None:
             def needs_flag(app):
                 yield Error("board.E001", "The board needs a flag.", "Set the flag.", "board")
         """
-    })
+        }
+    )
     result = invoke("check")
     assert result.exit_code == 1
     assert "board: (board.E001) The board needs a flag.\n\tHINT: Set the flag." in result.stderr
 
 
 def test_report_groups_worst_first() -> None:
-    report = format_messages([
-        Info("x.I001", "fyi"), Error("x.E001", "broken"), Warning("x.W001", "careful"),
-    ])
+    report = format_messages(
+        [
+            Info("x.I001", "fyi"),
+            Error("x.E001", "broken"),
+            Warning("x.W001", "careful"),
+        ]
+    )
     assert report.index("ERRORS:") < report.index("WARNINGS:") < report.index("INFOS:")
     assert report.endswith("System check identified 3 issues.")
     assert format_messages([Warning("x.W001", "careful")]).endswith("identified 1 issue.")

@@ -68,9 +68,7 @@ def test_app_attribute_must_be_a_tidal_app(invoke: Invoke, project: WriteProject
     assert "not a Tidal application" in result.output
 
 
-def test_improperly_configured_app_is_a_clear_error(
-    invoke: Invoke, project: WriteProject
-) -> None:
+def test_improperly_configured_app_is_a_clear_error(invoke: Invoke, project: WriteProject) -> None:
     project({"app.py": 'from tidal import Tidal\napp = Tidal(apps=["not_installed"])\n'})
     result = invoke("check")
     assert result.exit_code == 1
@@ -86,25 +84,27 @@ def test_app_from_environment_variable(project: WriteProject) -> None:
 
 
 def test_installed_apps_contribute_commands(invoke: Invoke, project: WriteProject) -> None:
-    project({
-        "app.py": HELLO_APP,
-        "tools/__init__.py": "",
-        "tools/commands.py": TOOLS_COMMANDS,
-    })
+    project(
+        {
+            "app.py": HELLO_APP,
+            "tools/__init__.py": "",
+            "tools/commands.py": TOOLS_COMMANDS,
+        }
+    )
     result = invoke("greet", "ada")
     assert result.exit_code == 0, result.output
     assert result.output == "hello ada from tools\n"
     assert "greet" in invoke("--help").output
 
 
-def test_app_option_selects_the_app_for_app_commands(
-    invoke: Invoke, project: WriteProject
-) -> None:
-    project({
-        "web.py": HELLO_APP,
-        "tools/__init__.py": "",
-        "tools/commands.py": TOOLS_COMMANDS,
-    })
+def test_app_option_selects_the_app_for_app_commands(invoke: Invoke, project: WriteProject) -> None:
+    project(
+        {
+            "web.py": HELLO_APP,
+            "tools/__init__.py": "",
+            "tools/commands.py": TOOLS_COMMANDS,
+        }
+    )
     assert "hello bob from tools" in invoke("--app", "web:app", "greet", "bob").output
 
 
@@ -119,9 +119,10 @@ def test_unknown_command_says_why_app_commands_were_not_searched(
 
 
 def test_builtin_command_groups_from_other_parts(project: WriteProject) -> None:
-    project({
-        "fakedb/__init__.py": "",
-        "fakedb/commands.py": """
+    project(
+        {
+            "fakedb/__init__.py": "",
+            "fakedb/commands.py": """
             import click
 
             @click.group()
@@ -132,7 +133,8 @@ def test_builtin_command_groups_from_other_parts(project: WriteProject) -> None:
             def migrate():
                 click.echo("migrated")
         """,
-    })
+        }
+    )
     group = TidalGroup(
         name="tidal", builtin_commands=("not_written_yet.commands:db", "fakedb.commands:db")
     )
@@ -157,10 +159,11 @@ def test_main_hooks_in_the_builtin_command_groups() -> None:
 
 
 def test_builtin_names_win_over_app_commands(invoke: Invoke, project: WriteProject) -> None:
-    project({
-        "app.py": HELLO_APP,
-        "tools/__init__.py": "",
-        "tools/commands.py": """
+    project(
+        {
+            "app.py": HELLO_APP,
+            "tools/__init__.py": "",
+            "tools/commands.py": """
             import click
 
             @click.command()
@@ -169,7 +172,8 @@ def test_builtin_names_win_over_app_commands(invoke: Invoke, project: WriteProje
 
             commands = [check]
         """,
-    })
+        }
+    )
     result = invoke("check")
     assert "shadowed" not in result.output
     assert isinstance(main.get_command(click.Context(main), "check"), click.Command)

@@ -58,7 +58,8 @@ def test_creates_the_project(invoke: Invoke, workdir: Path) -> None:
     assert "tidal run" in result.output
 
     env = dict(
-        line.split("=", 1) for line in (project / ".env").read_text().splitlines()
+        line.split("=", 1)
+        for line in (project / ".env").read_text().splitlines()
         if line and not line.startswith("#")
     )
     assert env["TIDAL_DEBUG"] == "true"

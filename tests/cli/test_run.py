@@ -56,8 +56,9 @@ def test_missing_secret_key_fails_fast(
 def test_bad_handler_fails_before_serving(
     invoke: Invoke, project: WriteProject, served: list[dict[str, Any]]
 ) -> None:
-    project({
-        "app.py": """
+    project(
+        {
+            "app.py": """
             from tidal import Tidal
 
             app = Tidal()
@@ -66,7 +67,8 @@ def test_bad_handler_fails_before_serving(
             async def home(mystery: object) -> str:
                 return "home"
         """
-    })
+        }
+    )
     result = invoke("run")
     assert result.exit_code == 1
     assert result.output.startswith("Error: ")
@@ -91,9 +93,7 @@ def test_options_reach_the_server(
     invoke: Invoke, project: WriteProject, served: list[dict[str, Any]]
 ) -> None:
     project({"web.py": APP})
-    result = invoke(
-        "--app", "web", "run", "--host", "::", "--workers", "3", "--server", "granian"
-    )
+    result = invoke("--app", "web", "run", "--host", "::", "--workers", "3", "--server", "granian")
     assert result.exit_code == 0, result.output
     assert "serving web:app at http://[::]:8000 with 3 workers" in result.output
     assert "TIDAL_REDIS_URL" in result.stderr  # several workers share nothing without Redis

@@ -46,20 +46,22 @@ def shell_project(project: WriteProject) -> Path:
 
 
 def test_piped_session(invoke: Invoke, shell_project: Path) -> None:
-    session = "\n".join([
-        "import app as module",
-        "module.events",
-        "settings.secret_key == app.settings.secret_key",
-        "await asyncio.sleep(0, result=6 * 7)",
-        "async def same_loop():",
-        "    return asyncio.get_running_loop() is app.state['loop']",
-        "",
-        "await same_loop()",
-        "from tidal.testing import TestClient",
-        "response = await TestClient(app, lifespan=False).get('/ping')",
-        "print(response.status_code, response.json())",
-        "",
-    ])
+    session = "\n".join(
+        [
+            "import app as module",
+            "module.events",
+            "settings.secret_key == app.settings.secret_key",
+            "await asyncio.sleep(0, result=6 * 7)",
+            "async def same_loop():",
+            "    return asyncio.get_running_loop() is app.state['loop']",
+            "",
+            "await same_loop()",
+            "from tidal.testing import TestClient",
+            "response = await TestClient(app, lifespan=False).get('/ping')",
+            "print(response.status_code, response.json())",
+            "",
+        ]
+    )
     result = invoke("shell", input=session)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
@@ -73,9 +75,7 @@ def test_piped_session(invoke: Invoke, shell_project: Path) -> None:
     assert sys.modules["app"].events == ["started", "stopped"]
 
 
-def test_errors_are_reported_and_the_session_goes_on(
-    invoke: Invoke, shell_project: Path
-) -> None:
+def test_errors_are_reported_and_the_session_goes_on(invoke: Invoke, shell_project: Path) -> None:
     session = "async def fail():\n    raise ValueError('nope')\n\nawait fail()\nprint('after')\n"
     result = invoke("shell", input=session)
     assert result.exit_code == 0

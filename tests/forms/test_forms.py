@@ -153,9 +153,7 @@ async def test_post_without_the_token_is_refused(app: Tidal) -> None:
     assert "CSRF token is missing" in response.json()["detail"]
 
 
-async def test_every_app_renders_the_csrf_field(
-    make_app: AppFactory, templates: Templates
-) -> None:
+async def test_every_app_renders_the_csrf_field(make_app: AppFactory, templates: Templates) -> None:
     """Sessions and CSRF are always on, so a plain app's forms carry the token and a
     post without it is refused."""
     app = signup_app(make_app(apps=(templates(PAGES),)))

@@ -95,5 +95,5 @@ async def test_receive_times_out_instead_of_hanging(app: Tidal) -> None:
 
     async with TestClient(app) as client:
         async with client.websocket_connect("/silent", timeout=0.2) as socket:
-            with pytest.raises(TimeoutError, match="No WebSocket message within 0.2s"):
+            with pytest.raises(TimeoutError, match=r"No WebSocket message within 0\.2s"):
                 await socket.receive()

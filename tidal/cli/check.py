@@ -28,9 +28,7 @@ def format_messages(messages: Sequence[CheckMessage]) -> str:
 
 
 @click.command()
-@click.option(
-    "--deploy", is_flag=True, help="Also run the checks for a production deployment."
-)
+@click.option("--deploy", is_flag=True, help="Also run the checks for a production deployment.")
 @click.option(
     "--fail-level",
     type=click.Choice([level.name for level in Level], case_sensitive=False),

@@ -96,9 +96,7 @@ class TidalGroup(click.Group):
     exit status 1, never a traceback: they are the user's to fix, not Tidal bugs.
     """
 
-    def __init__(
-        self, *args: Any, builtin_commands: Sequence[str] = (), **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, builtin_commands: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.builtin_commands = tuple(builtin_commands)
         self._builtins_loaded: dict[str, click.Command] | None = None
@@ -112,8 +110,7 @@ class TidalGroup(click.Group):
                 expose_value=False,
                 is_eager=True,  # before --help, so the help can list the app's commands
                 callback=_set_target,
-                help="The application to load; default: app:app or main:app in the "
-                "current folder.",
+                help="The application to load; default: app:app or main:app in the current folder.",
             ),
         )
 
@@ -174,8 +171,7 @@ class TidalGroup(click.Group):
             reason = ctx.meta.get("tidal.app_error")
             if reason is not None:
                 raise click.UsageError(
-                    f"{exc.message} The application's own commands were not searched: "
-                    f"{reason}",
+                    f"{exc.message} The application's own commands were not searched: {reason}",
                     ctx,
                 ) from None
             raise

@@ -60,10 +60,12 @@ def template_files(root: Path = SCAFFOLD) -> list[Path]:
 
 def destination(relative: Path) -> Path:
     """Where a template file goes in the project: ``dot-env`` -> ``.env``, no ``.tmpl``."""
-    path = Path(*(
-        "." + part.removeprefix(DOT_PREFIX) if part.startswith(DOT_PREFIX) else part
-        for part in relative.parts
-    ))
+    path = Path(
+        *(
+            "." + part.removeprefix(DOT_PREFIX) if part.startswith(DOT_PREFIX) else part
+            for part in relative.parts
+        )
+    )
     return path.with_suffix("") if path.suffix == TEMPLATE_SUFFIX else path
 
 
@@ -99,7 +101,8 @@ def create_project(name: str, target: Path, *, root: Path = SCAFFOLD) -> list[Pa
 @click.command()
 @click.argument("name")
 @click.option(
-    "--directory", "-d",
+    "--directory",
+    "-d",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Folder to create the project in (default: ./NAME). It must be absent or empty.",

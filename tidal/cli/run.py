@@ -73,9 +73,7 @@ def display_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def serve_uvicorn(
-    target: str, *, host: str, port: int, reload: bool, workers: int | None
-) -> None:
+def serve_uvicorn(target: str, *, host: str, port: int, reload: bool, workers: int | None) -> None:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
@@ -104,9 +102,7 @@ def serve_uvicorn(
     )
 
 
-def serve_granian(
-    target: str, *, host: str, port: int, reload: bool, workers: int | None
-) -> None:
+def serve_granian(target: str, *, host: str, port: int, reload: bool, workers: int | None) -> None:
     try:
         from granian import Granian
         from granian.constants import Interfaces, Loops
@@ -153,19 +149,29 @@ def refuse_on_errors(messages: list[CheckMessage]) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
-    "--port", "-p", default=8000, show_default=True, type=click.IntRange(1, 65535),
+    "--port",
+    "-p",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
     help="Port to listen on.",
 )
 @click.option(
     "--reload", is_flag=True, help="Restart when a .py or .env file changes (development)."
 )
 @click.option(
-    "--workers", "-w", type=click.IntRange(min=1), default=None,
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=None,
     help="Worker processes (default 1). With more than one, set TIDAL_REDIS_URL so "
     "real-time events reach every worker.",
 )
 @click.option(
-    "--server", type=click.Choice(sorted(SERVERS)), default="uvicorn", show_default=True,
+    "--server",
+    type=click.Choice(sorted(SERVERS)),
+    default="uvicorn",
+    show_default=True,
     help="The ASGI server.",
 )
 @click.pass_obj
