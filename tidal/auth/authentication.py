@@ -179,10 +179,18 @@ async def login(request: HTTPConnection, user: User) -> None:
 async def logout(request: HTTPConnection) -> None:
     """End the session: deleted on the server now, the cookie expired by the response."""
     session = request.scope.get(SCOPE_KEY)
+    user_id = None
     if isinstance(session, HttpSession):
+        if session.loaded or session.cookie_id is not None:
+            await session.load()
+            user_id = session.get(SESSION_USER_KEY)
         await session.flush()
     request.scope[USER_KEY] = AnonymousUser()
     request.scope[METHOD_KEY] = None
+    if isinstance(user_id, int):  # close the user's sockets on every worker
+        from tidal.realtime.auth import signed_out
+
+        await signed_out(_app(request.scope), str(user_id), "signed out")
 
 
 async def update_session_hash(request: HTTPConnection, user: User) -> None:
@@ -197,6 +205,10 @@ async def update_session_hash(request: HTTPConnection, user: User) -> None:
 async def set_password(app: Tidal, user: User, password: str) -> None:
     """Hash ``password`` (in a worker thread) and store it on ``user``."""
     user.password = await get_hasher(app).hash_async(password)
+    if user.id is not None:  # close the user's sockets on every worker
+        from tidal.realtime.auth import signed_out
+
+        await signed_out(app, str(user.id), "password changed")
 
 
 async def check_password(app: Tidal, user: User, password: str) -> bool:

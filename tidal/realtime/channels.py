@@ -321,8 +321,9 @@ class Channels:
         self.app = app
         self.settings: Settings = app.settings
         self.channels: list[Channel] = []
-        self.check_origin: CheckOrigin = same_origin(self.settings.realtime_allowed_origins)
-        self.authenticate: Authenticate = scope_user
+        self._same_origin = same_origin(self.settings.realtime_allowed_origins)
+        self.check_origin: CheckOrigin = self._default_check_origin
+        self.authenticate: Authenticate = self._default_authenticate
         self.user_key: UserKey = default_user_key
         self.backend: PubSub | None = None
         self.sockets: dict[Socket, None] = {}
@@ -383,6 +384,24 @@ class Channels:
             if params is not None:
                 return channel, params
         return None
+
+    def _default_check_origin(self, websocket: WebSocket) -> bool | Awaitable[bool]:
+        """The HTTP origin rules with ``tidal.auth`` (``tidal.realtime.auth``), else
+        ``same_origin``."""
+        from tidal.realtime.auth import auth_installed, check_session_origin
+
+        if auth_installed(self.app):
+            return check_session_origin(websocket)
+        return self._same_origin(websocket)
+
+    async def _default_authenticate(self, websocket: WebSocket) -> Any:
+        """The session (or bearer token) of ``tidal.auth`` when installed, else
+        ``scope["user"]``."""
+        from tidal.realtime.auth import auth_installed, session_user
+
+        if auth_installed(self.app):
+            return await session_user(websocket)
+        return await scope_user(websocket)
 
     def authenticator(self, func: Authenticate) -> Authenticate:
         """Decorator form of setting ``authenticate``."""

@@ -1,0 +1,1 @@
+"""A test app whose cards broadcast to their board's topic."""
