@@ -104,7 +104,9 @@ def make_db_app(database_url: str) -> Callable[..., Tidal]:
 
     def factory(*, apps: tuple[str, ...] = (TEST_APP,), **settings: Any) -> Tidal:
         values: dict[str, Any] = {
-            "secret_key": SECRET, "allowed_hosts": ["testserver"], "database_url": database_url,
+            "secret_key": SECRET,
+            "allowed_hosts": ["testserver"],
+            "database_url": database_url,
         }
         values.update(settings)
         app = Tidal(apps=apps, settings=DBSettings(**values))

@@ -253,7 +253,9 @@ async def test_exhausted_pool_waits_for_the_timeout_then_503(
     make_db_app: Callable[..., Tidal], app: Tidal
 ) -> None:
     served = make_db_app(
-        database_pool_size=1, database_max_overflow=0, database_pool_timeout=0.4,
+        database_pool_size=1,
+        database_max_overflow=0,
+        database_pool_timeout=0.4,
         database_retry_after=2,
     )
     holding = asyncio.Event()

@@ -24,7 +24,9 @@ def test_tables_are_named_after_their_models() -> None:
 def test_constraints_get_deterministic_names() -> None:
     ddl = str(CreateTable(Card.__table__).compile())  # type: ignore[arg-type]
     for name in (
-        "pk_card", "uq_card_board_id_title", "fk_card_board_id_board",
+        "pk_card",
+        "uq_card_board_id_title",
+        "fk_card_board_id_board",
         "ck_card_position_not_negative",
     ):
         assert f"CONSTRAINT {name}" in ddl

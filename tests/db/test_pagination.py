@@ -26,8 +26,7 @@ async def fill(app: Tidal, cards: int) -> int:
         db.add(board)
         await db.flush()
         rows = [
-            {"board_id": board.id, "title": f"Card {i:02}", "position": i % 7}
-            for i in range(cards)
+            {"board_id": board.id, "title": f"Card {i:02}", "position": i % 7} for i in range(cards)
         ]
         await tidal.db.bulk_insert(db, Card, rows)
         return board.id
@@ -40,7 +39,11 @@ async def test_offset_pages(app: Tidal) -> None:
         first = await paginate(db, statement, per_page=20)
         assert [c.title for c in first.items][:2] == ["Card 00", "Card 01"]
         assert (first.page, first.total, first.pages, first.has_next, first.has_prev) == (
-            1, 45, 3, True, False
+            1,
+            45,
+            3,
+            True,
+            False,
         )
         last = await paginate(db, statement, page=3, per_page=20)
         assert len(last.items) == 5
@@ -77,7 +80,12 @@ async def test_offset_page_endpoint(app: Tidal) -> None:
         document = (await client.get("/openapi.json")).json()
     assert body == {
         "items": [{"id": 3, "title": "Card 02", "position": 2}],
-        "page": 2, "per_page": 2, "total": 3, "pages": 2, "has_next": False, "has_prev": True,
+        "page": 2,
+        "per_page": 2,
+        "total": 3,
+        "pages": 2,
+        "has_next": False,
+        "has_prev": True,
     }
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["in"] == "query"
@@ -106,9 +114,7 @@ async def walk(app: Tidal, order_by: list, limit: int) -> list[str]:  # type: ig
 async def test_keyset_pages_visit_every_row_once_in_order(app: Tidal) -> None:
     await fill(app, 30)
     async with tidal.db.session(app) as db:
-        everything = (
-            await db.scalars(select(Card).order_by(Card.position.desc(), Card.id))
-        ).all()
+        everything = (await db.scalars(select(Card).order_by(Card.position.desc(), Card.id))).all()
         expected = [c.title for c in everything]
     # Ties on position are broken by the primary key, appended automatically.
     assert await walk(app, [Card.position.desc()], limit=4) == expected

@@ -31,7 +31,14 @@ def fields(struct: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]
 def test_output_schema_has_every_column_with_its_type() -> None:
     out = fields(CardOut)
     assert list(out) == [
-        "id", "board_id", "title", "position", "status", "note", "created_at", "updated_at"
+        "id",
+        "board_id",
+        "title",
+        "position",
+        "status",
+        "note",
+        "created_at",
+        "updated_at",
     ]
     assert out["id"].type is int
     assert out["status"].type is Status
@@ -167,5 +174,6 @@ async def test_openapi_document_describes_the_derived_schemas(app: Tidal) -> Non
     }
     authors = document["paths"]["/authors"]["get"]["responses"]["200"]
     assert authors["content"]["application/json"]["schema"] == {
-        "type": "array", "items": {"$ref": "#/components/schemas/AuthorPublic"}
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/AuthorPublic"},
     }

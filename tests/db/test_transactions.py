@@ -111,9 +111,7 @@ async def test_a_write_after_reads_is_still_all_or_nothing(app: Tidal) -> None:
         assert (await db.scalars(select(Board))).all() == []
 
 
-async def test_select_for_update_holds_its_lock_until_commit(
-    app: Tidal, backend: str
-) -> None:
+async def test_select_for_update_holds_its_lock_until_commit(app: Tidal, backend: str) -> None:
     async with tidal.db.session(app) as db:
         board = Board(name="Counter")
         db.add(board)

@@ -49,7 +49,9 @@ class Product(TimestampMixin, Model):
     name: Mapped[str] = mapped_column(String(100), unique=True)
 """
 
-CATALOG_V2 = CATALOG_V1 + """
+CATALOG_V2 = (
+    CATALOG_V1
+    + """
     price_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     sku: Mapped[str | None] = mapped_column(String(20), index=True)
 
@@ -58,6 +60,7 @@ class Category(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(50))
 """
+)
 
 ORDERS = """
 from sqlalchemy import ForeignKey
@@ -99,7 +102,12 @@ class Project:
         else:
             command = [sys.executable, "-m", "tidal.db.commands", *args]
         result = subprocess.run(
-            command, cwd=self.path, env=env, capture_output=True, text=True, timeout=120,
+            command,
+            cwd=self.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
             check=False,
         )
         output = result.stdout + result.stderr
@@ -182,7 +190,8 @@ def test_model_migrate_change_migrate_check(project: Project) -> None:
     made = project.run("makemigrations", "-m", "prices and categories")
     assert "Created catalog/migrations/catalog_0002_prices_and_categories.py" in made
     assert project.migrations("catalog") == [
-        "catalog_0001_initial.py", "catalog_0002_prices_and_categories.py"
+        "catalog_0001_initial.py",
+        "catalog_0002_prices_and_categories.py",
     ]
     second = (project.path / "catalog/migrations/catalog_0002_prices_and_categories.py").read_text()
     assert "batch_op.add_column" in second  # batch mode: SQLite can ALTER, PostgreSQL too

@@ -30,6 +30,29 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # ``postgresql+asyncpg://user@host/db`` to scale past one host.
     database_url: str = "sqlite+aiosqlite:///db.sqlite3"
 
+    # Connections each worker process keeps open to the database (PostgreSQL, SQLite files);
+    # workers x hosts x this must stay under PostgreSQL's max_connections.
+    database_pool_size: int = 10
+
+    # Extra connections opened under load beyond database_pool_size, closed when returned.
+    database_max_overflow: int = 0
+
+    # Seconds a request waits for a free connection before answering 503 (Retry-After).
+    database_pool_timeout: float = 10.0
+
+    # Seconds to wait for a new connection (PostgreSQL) or for a lock (SQLite busy timeout).
+    database_connect_timeout: float = 5.0
+
+    # Log every SQL statement on the sqlalchemy.engine logger.
+    database_echo: bool = False
+
+    # Retry-After seconds sent with a 503 when the database is unreachable or busy.
+    database_retry_after: int = 5
+
+    # PostgreSQL: send BEGIN before the first statement that may write, not the first query,
+    # so read-only requests skip two round trips (docs/topics/models.md).
+    database_lazy_begin: bool = True
+
     # Redis for cross-process pub/sub, cache, sessions and rate limits; in-process when unset.
     redis_url: str | None = None
 

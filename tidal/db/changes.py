@@ -76,9 +76,7 @@ class Registration:
 _listeners: list[Registration] = []
 
 
-def on_commit(
-    listener: Callable[..., Any] | None = None, *, models: Iterable[type] = ()
-) -> Any:
+def on_commit(listener: Callable[..., Any] | None = None, *, models: Iterable[type] = ()) -> Any:
     """Call ``listener(changes)`` (sync or async) after every successful commit of any
     Tidal session, with the changed rows of ``models`` (all models by default).
 
@@ -86,6 +84,7 @@ def on_commit(
     use ``tidal.db.database(app).on_commit(listener)``. A listener that raises is logged
     and the others still run: the data is committed whatever a listener does.
     """
+
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
         _listeners.append(Registration(function, tuple(models)))
         return function
@@ -152,7 +151,8 @@ def _keys(mapper: Mapper[Any]) -> _Keys:
         pk = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
         columns = tuple(p.key for p in mapper.column_attrs)
         on_update = frozenset(
-            p.key for p in mapper.column_attrs
+            p.key
+            for p in mapper.column_attrs
             if any(getattr(c, "onupdate", None) is not None for c in p.columns)
         )
         keys = _mapper_keys[mapper] = (pk, columns, on_update)
@@ -272,9 +272,7 @@ def merge(changes: Iterable[Change]) -> list[Change]:
         elif change.action == "update" and before.action in ("insert", "update"):
             values = {**before.values, **change.values}
             if before.action == "insert":
-                merged[key] = dataclasses.replace(
-                    before, values=values, changed=frozenset(values)
-                )
+                merged[key] = dataclasses.replace(before, values=values, changed=frozenset(values))
             else:
                 merged[key] = dataclasses.replace(
                     before,

@@ -137,7 +137,7 @@ def check(ctx: click.Context) -> None:
         click.echo("The models and the migrations disagree:", err=True)
         for difference in differences:
             click.echo(f"  - {difference}", err=True)
-        click.echo("Run `tidal db makemigrations -m \"...\"` and commit the result.", err=True)
+        click.echo('Run `tidal db makemigrations -m "..."` and commit the result.', err=True)
         ctx.exit(1)
     click.echo("OK: the models match the migrations.")
 

@@ -117,8 +117,12 @@ def _begin_lazily(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "before_cursor_execute")
     def before_execute(
-        connection: Connection, cursor: Any, statement: str, parameters: Any,
-        context: ExecutionContext | None, executemany: bool,
+        connection: Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None,
+        executemany: bool,
     ) -> None:
         dbapi_connection = cursor._adapt_connection
         if dbapi_connection.autocommit and not _reads_only(statement, context, executemany):
@@ -129,9 +133,7 @@ def _begin_lazily(engine: AsyncEngine) -> None:
 
 def _report_connect_failures(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "do_connect")
-    def connect(
-        dialect: Dialect, record: ConnectionPoolEntry, cargs: Any, cparams: Any
-    ) -> Any:
+    def connect(dialect: Dialect, record: ConnectionPoolEntry, cargs: Any, cparams: Any) -> Any:
         try:
             return dialect.connect(*cargs, **cparams)
         except Exception as exc:
@@ -163,6 +165,7 @@ def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int, memory: bool) -> 
 
 async def ping(engine: AsyncEngine, seconds: float) -> None:
     """Open a connection and run ``SELECT 1`` within ``seconds`` (plus one)."""
+
     async def probe() -> None:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))

@@ -28,8 +28,14 @@ from tidal.http.errors import Conflict, FieldError, HTTPError, ServiceUnavailabl
 # shutting down), 40001 serialization failure, 40P01 deadlock, 55P03 lock not available.
 _TRANSIENT_CLASSES = ("08", "53", "57P")
 _TRANSIENT_CODES = frozenset({"40001", "40P01", "55P03"})
-_SQLITE_TRANSIENT = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN",
-                     "SQLITE_FULL", "SQLITE_PROTOCOL")
+_SQLITE_TRANSIENT = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_FULL",
+    "SQLITE_PROTOCOL",
+)
 _PG_KEY = re.compile(r"Key \((?P<columns>.+?)\)=")
 _PG_TABLE = re.compile(r'table "(?P<table>[^"]+)"')
 _SQLITE_COLUMNS = re.compile(r"constraint failed: (?P<columns>.+)$")
@@ -89,8 +95,11 @@ def integrity_error(exc: sa_exc.IntegrityError) -> HTTPError:
     constraint = str(getattr(cause, "constraint_name", "") or "")
     table = str(getattr(cause, "table_name", "") or "") or _statement_table(exc.statement)
     name = str(getattr(orig, "sqlite_errorname", "") or "")
-    if code == "23505" or "UNIQUE" in name or "PRIMARYKEY" in name or (
-        not code and message.startswith("UNIQUE constraint failed")
+    if (
+        code == "23505"
+        or "UNIQUE" in name
+        or "PRIMARYKEY" in name
+        or (not code and message.startswith("UNIQUE constraint failed"))
     ):
         columns = _constraint_columns(constraint) or _pg_columns(detail) or _sqlite_columns(message)
         return _unique(table or _sqlite_table(message), columns)
@@ -125,17 +134,13 @@ def _unique(table: str, columns: Sequence[str]) -> HTTPError:
     return Conflict(message, errors=[FieldError(f"$.{f}", message) for f in fields])
 
 
-def _foreign_key(
-    exc: sa_exc.IntegrityError, table: str, detail: str, constraint: str
-) -> HTTPError:
+def _foreign_key(exc: sa_exc.IntegrityError, table: str, detail: str, constraint: str) -> HTTPError:
     statement = (exc.statement or "").lstrip().upper()
     if "still referenced" in detail or statement.startswith("DELETE"):
         referrer = _PG_TABLE.search(detail)
         by = f" by {_plural(_thing(referrer['table']))}" if referrer else " by other rows"
         thing = _thing(table)
-        return Conflict(
-            f"This {thing} is still referenced{by}; delete or reassign them first."
-        )
+        return Conflict(f"This {thing} is still referenced{by}; delete or reassign them first.")
     columns = _constraint_columns(constraint) or _pg_columns(detail)
     if not columns:
         columns = _foreign_key_columns(table, exc.params)
@@ -206,8 +211,7 @@ def _check_columns(name: str) -> list[str]:
                     return columns
                 sql = str(constraint.sqltext)
                 return [
-                    c.name for c in table.columns
-                    if re.search(rf"\b{re.escape(c.name)}\b", sql)
+                    c.name for c in table.columns if re.search(rf"\b{re.escape(c.name)}\b", sql)
                 ]
     return []
 

@@ -269,8 +269,10 @@ class Database:
         provider = self.provide_session
         for route in app.route_table.routes:
             signature = route.signature
-            if signature is not None and not signature.is_async and _depends_on(
-                signature, provider
+            if (
+                signature is not None
+                and not signature.is_async
+                and _depends_on(signature, provider)
             ):
                 name = getattr(route.handler, "__qualname__", repr(route.handler))
                 raise ImproperlyConfigured(
@@ -378,8 +380,7 @@ def check_database_url(app: Tidal) -> Iterator[CheckMessage]:
         fixed = f"{dialect}+{ASYNC_DRIVERS.get(dialect, '<async driver>')}://"
         yield Error(
             "db.E002",
-            f"{URL_SETTING} uses the blocking driver {driver!r}, which would stall the event "
-            "loop.",
+            f"{URL_SETTING} uses the blocking driver {driver!r}, which would stall the event loop.",
             f"Use an asyncio driver: start the URL with {fixed}",
             "settings",
         )

@@ -117,8 +117,7 @@ class Model(DeclarativeBase):
 
         state = inspect(self)
         keys = [
-            state.mapper.get_property_by_column(column).key
-            for column in state.mapper.primary_key
+            state.mapper.get_property_by_column(column).key for column in state.mapper.primary_key
         ]
         values = " ".join(f"{key}={state.dict.get(key)!r}" for key in keys)
         return f"<{type(self).__name__} {values}>"

@@ -57,9 +57,13 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
     def map(self, function: Callable[[T], U]) -> Page[U]:
         """The same page with ``function`` applied to each item."""
         return Page(
-            items=[function(item) for item in self.items], page=self.page,
-            per_page=self.per_page, total=self.total, pages=self.pages,
-            has_next=self.has_next, has_prev=self.has_prev,
+            items=[function(item) for item in self.items],
+            page=self.page,
+            per_page=self.per_page,
+            total=self.total,
+            pages=self.pages,
+            has_next=self.has_next,
+            has_prev=self.has_prev,
         )
 
     def to(self, schema: type[U]) -> Page[U]:
@@ -83,7 +87,8 @@ class CursorPage(msgspec.Struct, Generic[T], kw_only=True):
     def map(self, function: Callable[[T], U]) -> CursorPage[U]:
         return CursorPage(
             items=[function(item) for item in self.items],
-            next_cursor=self.next_cursor, has_next=self.has_next,
+            next_cursor=self.next_cursor,
+            has_next=self.has_next,
         )
 
     def to(self, schema: type[U]) -> CursorPage[U]:
@@ -121,8 +126,13 @@ async def paginate(
         total = int(await db.scalar(counted) or 0)
         pages = max(1, -(-total // per_page))
     return Page(
-        items=rows[:per_page], page=page, per_page=per_page, total=total, pages=pages,
-        has_next=len(rows) > per_page, has_prev=page > 1,
+        items=rows[:per_page],
+        page=page,
+        per_page=per_page,
+        total=total,
+        pages=pages,
+        has_next=len(rows) > per_page,
+        has_prev=page > 1,
     )
 
 

@@ -166,12 +166,8 @@ async def bulk_update(db: AsyncSession, model: type[Any], rows: Iterable[Mapping
     if tracked is not None:
         for row in values:
             changed = frozenset(k for k in row if k not in pk_keys)
-            tracked.record(
-                Change("update", model, tuple(row[k] for k in pk_keys), row, changed)
-            )
+            tracked.record(Change("update", model, tuple(row[k] for k in pk_keys), row, changed))
     return len(values)
 
 
-__all__ = [
-    "bulk_insert", "bulk_update", "count", "exists", "first_or_404", "get", "get_or_404"
-]
+__all__ = ["bulk_insert", "bulk_update", "count", "exists", "first_or_404", "get", "get_or_404"]

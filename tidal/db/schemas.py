@@ -99,14 +99,14 @@ def _select(
     unknown = [n for n in [*(include or ()), *exclude] if n not in columns]
     if unknown:
         raise ValueError(
-            f"{model.__name__} has no column attribute {unknown[0]!r}; "
-            f"it has {', '.join(columns)}."
+            f"{model.__name__} has no column attribute {unknown[0]!r}; it has {', '.join(columns)}."
         )
     if include is not None:
         return [(key, columns[key]) for key in include if key not in set(exclude)]
     excluded = set(exclude)
     return [
-        (key, column) for key, column in columns.items()
+        (key, column)
+        for key, column in columns.items()
         if key not in excluded and not (skip and skip(column))
     ]
 
@@ -138,7 +138,11 @@ def _key(
     kind: str, model: type[Any], include: Any, exclude: Any, name: Any, extra: Any
 ) -> tuple[Any, ...]:
     return (
-        kind, model, tuple(include) if include is not None else None, tuple(exclude), name,
+        kind,
+        model,
+        tuple(include) if include is not None else None,
+        tuple(exclude),
+        name,
         tuple(sorted((extra or {}).items(), key=lambda item: item[0])),
     )
 
@@ -190,8 +194,10 @@ def create_schema(
         for attr, column in _select(model, include, exclude, _input_skip):
             annotation = _field_type(attr, column, hints)
             default = column.default
-            if isinstance(default, ColumnDefault) and default.is_scalar and isinstance(
-                default.arg, _SCALAR_DEFAULTS
+            if (
+                isinstance(default, ColumnDefault)
+                and default.is_scalar
+                and isinstance(default.arg, _SCALAR_DEFAULTS)
             ):
                 fields.append((attr, annotation, default.arg))
             elif default is not None or column.server_default is not None:
@@ -201,8 +207,11 @@ def create_schema(
             else:
                 fields.append((attr, annotation))
         _cache[key] = msgspec.defstruct(
-            name or f"{model.__name__}Create", fields, module=model.__module__,
-            kw_only=True, forbid_unknown_fields=True,
+            name or f"{model.__name__}Create",
+            fields,
+            module=model.__module__,
+            kw_only=True,
+            forbid_unknown_fields=True,
         )
     return _cache[key]
 
@@ -227,8 +236,11 @@ def update_schema(
             for attr, column in _select(model, include, exclude, _update_skip)
         ]
         _cache[key] = msgspec.defstruct(
-            name or f"{model.__name__}Update", fields, module=model.__module__,
-            kw_only=True, forbid_unknown_fields=True,
+            name or f"{model.__name__}Update",
+            fields,
+            module=model.__module__,
+            kw_only=True,
+            forbid_unknown_fields=True,
         )
     return _cache[key]
 

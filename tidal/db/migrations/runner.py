@@ -178,7 +178,8 @@ class Migrations:
             init.write_text("", encoding="utf-8")
         script_directory = self.scripts()
         mine = [
-            script for script in script_directory.walk_revisions()
+            script
+            for script in script_directory.walk_revisions()
             if Path(script.path).parent.resolve() == folder.resolve()
         ]
         numbers = [int(m.group(1)) for s in mine if (m := _REVISION_NUMBER.search(s.revision))]
@@ -276,9 +277,7 @@ class Migrations:
             self._upgrade()
             self._scope = self._all_tables()
             assert self._connection is not None
-            context = MigrationContext.configure(
-                self._connection, opts=self._context_options()
-            )
+            context = MigrationContext.configure(self._connection, opts=self._context_options())
             return [describe(diff) for diff in compare_metadata(context, Model.metadata)]
 
         return self._run(work, commit=False)
@@ -382,8 +381,14 @@ def describe(diff: Any) -> str:
     if kind.startswith("modify_"):
         _, _, table, column, _, old, new = diff
         return f"column {table}.{column}: {kind[7:]} differs (migrations: {old!r}, models: {new!r})"
-    if kind in ("add_index", "remove_index", "add_constraint", "remove_constraint", "add_fk",
-                "remove_fk"):
+    if kind in (
+        "add_index",
+        "remove_index",
+        "add_constraint",
+        "remove_constraint",
+        "add_fk",
+        "remove_fk",
+    ):
         item = diff[1]
         table = getattr(getattr(item, "table", None), "name", "?")
         return f"{kind.replace('_', ' ')} {item.name!r} on {table}"
