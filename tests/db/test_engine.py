@@ -101,7 +101,9 @@ async def test_unreachable_database_stops_start_up_with_a_clear_message(
     else:
         url = f"postgresql+asyncpg://postgres:hunter2@127.0.0.1:{unused_port()}/test"
         hint = "Start the database server"
-    app = make_db_app(database_url=url, database_connect_timeout=1.0)
+    # A generous timeout: on a loaded machine a probe abandoned by its timeout would leave
+    # aiosqlite's thread answering a closed event loop after the test.
+    app = make_db_app(database_url=url, database_connect_timeout=5.0)
     with pytest.raises(LifespanError) as failed:
         async with TestClient(app):
             pass
