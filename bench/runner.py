@@ -8,24 +8,36 @@ generator never competes with the server it measures.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
+import signal
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bench import report
+import httpx
+
+from bench import pgdata, report
 from bench.peers import PEERS, Peer
 from bench.servers import REPO_ROOT, ServerError, ServerProcess
-from bench.sysinfo import machine_info
+from bench.sysinfo import load_average, machine_info
 from bench.verify import check_wrk_result, verify_workload
-from bench.workloads import WORKLOADS, Workload
-from bench.wrk import WrkError, WrkResult, run_wrk, wrk_command
+from bench.workloads import WORKLOADS, WORLD, Workload
+from bench.wrk import WrkError, WrkResult, parse_wrk_output, run_wrk, wrk_command
 
 RESULTS_ROOT = Path(__file__).resolve().parent / "results"
+# One benchmark run per machine at a time: two runs would pin their servers to the same
+# core, and one run's updates would change the rows the other's verifier is checking.
+LOCK_PATH = Path(tempfile.gettempdir()) / "tidal-bench.lock"
 
 
 class Preset(NamedTuple):
@@ -34,10 +46,13 @@ class Preset(NamedTuple):
     repetitions: int
 
 
-# Quick: 6 (peer, workload) pairs take ~75 s. Full: median of 3 for stabler numbers.
-QUICK = Preset(duration_s=8.0, warmup_s=3.0, repetitions=1)
-FULL = Preset(duration_s=15.0, warmup_s=5.0, repetitions=3)
-SELECTION = "median repetition by req/s (its p50/p99 are reported with it)"
+# Quick: one short round of the --quick peers (< 3 min). Full: three interleaved rounds,
+# so a burst of noise from other work on the machine hits every peer alike.
+QUICK = Preset(duration_s=2.0, warmup_s=1.0, repetitions=1)
+FULL = Preset(duration_s=5.0, warmup_s=2.0, repetitions=3)
+SELECTION = (
+    "median repetition by req/s (by p99 for the stall workload); its p50/p99 are reported with it"
+)
 
 
 @dataclass
@@ -54,20 +69,29 @@ class RunSettings:
     server_cpu: int | None = None
     load_cpu: int | None = None
     selection: str = SELECTION
+    rounds: str = "interleaved: each round starts every (peer, workload) afresh"
 
 
 @dataclass
 class Measurement:
-    """Outcome for one (peer, workload). ``status`` is "ok", "invalid" or "error"."""
+    """Outcome for one (peer, workload) over all rounds.
+
+    ``status`` is "ok", "invalid", "error" or "not yet" (the peer has no implementation
+    of the workload; ``reason`` says why).
+    """
 
     peer: str
     workload: str
     server: str
+    app: str = ""
     status: str = "ok"
     reason: str = ""
+    metric: str = "rps"
     startup_s: float | None = None
     warmup: WrkResult | None = None
     repetitions: list[WrkResult] = field(default_factory=list)
+    background: list[WrkResult] = field(default_factory=list)  # the /cpu load of "stall"
+    cpu_request_ms: float | None = None  # one /cpu request alone (stall), median of 5
     selected: int | None = None  # index into repetitions
     peak_rss_kib: int | None = None
     peak_tree_rss_kib: int | None = None
@@ -90,9 +114,12 @@ def choose_cpus() -> tuple[int | None, int | None]:
     return None, None
 
 
-def select_median(results: list[WrkResult]) -> int:
-    """Index of the median run by req/s (lower median for an even count)."""
-    order = sorted(range(len(results)), key=lambda i: results[i].requests_per_sec)
+def select_median(results: list[WrkResult], metric: str = "rps") -> int:
+    """Index of the median run by req/s, or by p99 (lower median for an even count)."""
+    if metric == "p99":
+        order = sorted(range(len(results)), key=lambda i: results[i].p99_ms or 0.0)
+    else:
+        order = sorted(range(len(results)), key=lambda i: results[i].requests_per_sec)
     return order[(len(order) - 1) // 2]
 
 
@@ -100,69 +127,213 @@ def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def measure(peer: Peer, workload: Workload, settings: RunSettings) -> Measurement:
-    """Start ``peer``, verify ``workload``, warm up, time it; never raises for peer faults."""
+def _time_requests(url: str, headers: dict[str, str], count: int = 5) -> float | None:
+    """Median milliseconds of ``count`` sequential requests, or None if one failed."""
+    times = []
+    with httpx.Client(timeout=30.0, trust_env=False) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            try:
+                client.get(url, headers=headers)
+            except httpx.HTTPError:
+                return None
+            times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 2)
+
+
+class _Background:
+    """A wrk run in the background (the stall workload's /cpu load)."""
+
+    def __init__(self, cmd: list[str], duration_s: float) -> None:
+        self.cmd = cmd
+        self.duration_s = duration_s
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def result(self) -> WrkResult:
+        try:
+            out, err = self.proc.communicate(timeout=self.duration_s + 60)
+        except subprocess.TimeoutExpired as exc:
+            self.proc.kill()
+            raise WrkError("background wrk did not finish") from exc
+        if self.proc.returncode != 0:
+            raise WrkError(f"background wrk exited {self.proc.returncode}: {err.strip()}")
+        return parse_wrk_output(out)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def new_measurement(peer: Peer, workload: Workload, settings: RunSettings) -> Measurement:
     server = settings.server if settings.server and peer.asgi else peer.server
-    m = Measurement(peer=peer.name, workload=workload.name, server=server)
+    m = Measurement(
+        peer=peer.name,
+        workload=workload.name,
+        server=server,
+        app=peer.app_for(workload.name),
+        metric=workload.metric,
+    )
+    if workload.name in peer.missing:
+        m.status, m.reason = "not yet", peer.missing[workload.name]
+    return m
+
+
+def measure(
+    peer: Peer,
+    workload: Workload,
+    settings: RunSettings,
+    m: Measurement | None = None,
+    *,
+    repetitions: int | None = None,
+) -> Measurement:
+    """Start ``peer``, verify ``workload``, warm up, time it; never raises for peer faults.
+
+    Appends ``repetitions`` (default: all of ``settings``) timed runs to ``m``, so the
+    runner can call it once per round with ``repetitions=1``.
+    """
+    if m is None:
+        m = new_measurement(peer, workload, settings)
+    if m.status != "ok":
+        return m
+    env = {**peer.env}
+    if workload.needs_db or workload.background is not None:
+        env.update(pgdata.peer_environment())
     try:
-        srv = ServerProcess(peer.app, server, cpu=settings.server_cpu)
+        srv = ServerProcess(m.app, m.server, cpu=settings.server_cpu, env=env)
     except ServerError as exc:
         m.status, m.reason = "error", str(exc)
         return m
     m.server_command = srv.command
     try:
         with srv:
-            m.startup_s = None if srv.startup_s is None else round(srv.startup_s, 3)
+            if m.startup_s is None and srv.startup_s is not None:
+                m.startup_s = round(srv.startup_s, 3)
             problems = verify_workload(srv.base_url, workload)
             if problems:
                 m.status, m.reason = "invalid", "; ".join(problems)
                 return m
+            headers = dict(workload.headers)
+            if workload.background is not None and m.cpu_request_ms is None:
+                bg_url = srv.base_url + workload.background.path
+                m.cpu_request_ms = _time_requests(bg_url, headers)
 
-            url = srv.base_url + workload.path
-
-            def wrk(duration_s: float) -> WrkResult:
-                cmd = wrk_command(
-                    url,
-                    connections=settings.connections,
+            def wrk(duration_s: float, path: str, connections: int) -> list[str]:
+                return wrk_command(
+                    srv.base_url + path,
+                    connections=connections,
                     duration_s=duration_s,
                     threads=settings.threads,
                     headers=workload.headers,
                     extra_args=workload.wrk_args,
                     cpu=settings.load_cpu,
                 )
-                m.wrk_command = cmd
-                result, _ = run_wrk(cmd, duration_s=duration_s)
+
+            def timed(duration_s: float) -> tuple[WrkResult, WrkResult | None]:
+                bg = None
+                if workload.background is not None:
+                    # The CPU load starts half a second early and outlasts the timed run.
+                    bg_cmd = wrk(
+                        duration_s + 2, workload.background.path, workload.background.connections
+                    )
+                    bg = _Background(bg_cmd, duration_s + 2)
+                    time.sleep(0.5)
+                try:
+                    cmd = wrk(duration_s, workload.path, settings.connections)
+                    m.wrk_command = cmd
+                    result, _ = run_wrk(cmd, duration_s=duration_s)
+                    bg_result = bg.result() if bg is not None else None
+                finally:
+                    if bg is not None:
+                        bg.kill()
                 if not srv.alive():
                     raise ServerError("server died under load:\n" + srv.log_tail())
-                return result
+                return result, bg_result
+
+            def problems_of(result: WrkResult, bg_result: WrkResult | None) -> list[str]:
+                found = check_wrk_result(result)
+                if bg_result is not None:
+                    found += [f"background {p}" for p in check_wrk_result(bg_result)]
+                return found
 
             if settings.warmup_s > 0:
-                m.warmup = wrk(settings.warmup_s)
-                problems = check_wrk_result(m.warmup)
+                m.warmup, bg_result = timed(settings.warmup_s)
+                # A short warm-up may complete nothing against a slow peer; only errors count.
+                problems = [p for p in problems_of(m.warmup, bg_result) if "no requests" not in p]
                 if problems:
                     m.status, m.reason = "invalid", "during warm-up: " + "; ".join(problems)
                     return m
-            for i in range(settings.repetitions):
-                result = wrk(settings.duration_s)
+                # A sync worker still owes answers to the warm-up's closed connections; one
+                # request waits for that backlog, so the timed run starts from an idle server.
+                _time_requests(srv.base_url + workload.path, headers, count=1)
+            for _ in range(settings.repetitions if repetitions is None else repetitions):
+                result, bg_result = timed(settings.duration_s)
                 m.repetitions.append(result)
-                problems = check_wrk_result(result)
+                if bg_result is not None:
+                    m.background.append(bg_result)
+                problems = problems_of(result, bg_result)
                 if problems:
-                    m.status, m.reason = "invalid", f"repetition {i + 1}: " + "; ".join(problems)
+                    n = len(m.repetitions)
+                    m.status, m.reason = "invalid", f"repetition {n}: " + "; ".join(problems)
                     return m
-            m.selected = select_median(m.repetitions)
+            m.selected = select_median(m.repetitions, m.metric)
     except (ServerError, WrkError) as exc:
         m.status, m.reason = "error", str(exc)
     finally:
         if srv.memory is not None:
-            m.peak_rss_kib = srv.memory.peak_rss_kib
-            m.peak_tree_rss_kib = srv.memory.peak_tree_rss_kib
+            m.peak_rss_kib = max(m.peak_rss_kib or 0, srv.memory.peak_rss_kib)
+            m.peak_tree_rss_kib = max(m.peak_tree_rss_kib or 0, srv.memory.peak_tree_rss_kib)
     return m
+
+
+Driver = Callable[..., Measurement]
+DRIVERS: dict[str, Driver] = {"wrk": measure}
+"""Load generator per ``Workload.driver``: ``driver(peer, workload, settings, m,
+repetitions=1)`` runs one round and appends to ``m``, like :func:`measure`. The
+WebSocket fan-out and idle-memory workloads register their client here (see
+``bench/ws_fanout.py``)."""
+
+
+@contextlib.contextmanager
+def machine_lock(command: str, path: Path = LOCK_PATH) -> Iterator[None]:
+    """Hold the machine-wide benchmark lock, waiting (and saying so) while another has it."""
+    with path.open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            _log(f"waiting for another benchmark run to finish ({holder})")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}: {command}\n")
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so the running server and wrk are stopped, not orphaned.
+    raise SystemExit(128 + signum)
 
 
 def run(settings: RunSettings, *, output_dir: Path | None, command: str) -> dict[str, Any]:
     """Run every (peer, workload), write results.json/results.md, return the report."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with machine_lock(command):
+            return _run(settings, output_dir=output_dir, command=command)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(settings: RunSettings, *, output_dir: Path | None, command: str) -> dict[str, Any]:
     started = time.perf_counter()
     started_at = datetime.now().astimezone()
+    load_at_start = load_average()
     if settings.server_cpu is None and settings.load_cpu is None:
         settings.server_cpu, settings.load_cpu = choose_cpus()
     if settings.load_cpu is None:
@@ -172,23 +343,32 @@ def run(settings: RunSettings, *, output_dir: Path | None, command: str) -> dict
     if settings.load_cpu is not None:
         # Keep the harness itself (verification, memory sampling) off the server's CPU.
         os.sched_setaffinity(0, {settings.load_cpu})
-    measurements: list[Measurement] = []
+    pairs = [(PEERS[p], WORKLOADS[w]) for p in settings.peers for w in settings.workloads]
+    if any(w.needs_db for _, w in pairs):
+        _log("database: " + pgdata.ensure())
+        pgdata.vacuum()
+    measurements = [new_measurement(peer, workload, settings) for peer, workload in pairs]
     try:
-        for peer_name in settings.peers:
-            for workload_name in settings.workloads:
-                peer, workload = PEERS[peer_name], WORKLOADS[workload_name]
-                _log(f"{peer.name} / {workload.name} ...")
-                m = measure(peer, workload, settings)
-                measurements.append(m)
-                if m.result is not None:
+        for round_ in range(1, settings.repetitions + 1):
+            for (peer, workload), m in zip(pairs, measurements, strict=True):
+                if m.status != "ok":
+                    continue
+                _log(f"round {round_}/{settings.repetitions}: {peer.name} / {workload.name} ...")
+                DRIVERS[workload.driver](peer, workload, settings, m, repetitions=1)
+                if m.status == "ok":
+                    r = m.repetitions[-1]
                     _log(
-                        f"{peer.name} / {workload.name}: {m.result.requests_per_sec:,.0f} req/s, "
-                        f"p50 {m.result.p50_ms} ms, p99 {m.result.p99_ms} ms"
+                        f"{peer.name} / {workload.name}: {r.requests_per_sec:,.0f} req/s, "
+                        f"p50 {r.p50_ms} ms, p99 {r.p99_ms} ms"
                     )
                 else:
                     _log(f"{peer.name} / {workload.name}: {m.status.upper()}: {m.reason}")
     finally:
         os.sched_setaffinity(0, original_affinity)
+        WORLD.close()
+    for (peer, workload), m in zip(pairs, measurements, strict=True):
+        if m.status == "not yet":
+            _log(f"{peer.name} / {workload.name}: NOT YET: {m.reason}")
 
     data: dict[str, Any] = {
         "date": started_at.strftime("%Y-%m-%d"),
@@ -196,6 +376,7 @@ def run(settings: RunSettings, *, output_dir: Path | None, command: str) -> dict
         "elapsed_s": round(time.perf_counter() - started, 1),
         "command": command,
         "machine": machine_info(REPO_ROOT),
+        "load_average": {"start": load_at_start, "end": load_average()},
         "settings": settings,
         "results": measurements,
     }

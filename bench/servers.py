@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -44,11 +44,27 @@ def _granian(app: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def _gunicorn(app: str, port: int) -> list[str]:
+    # One sync worker: Django's classic deployment, one request at a time per process.
+    return [
+        sys.executable, "-m", "gunicorn", app,
+        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "sync",
+        "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def _node(app: str, port: int) -> list[str]:
+    # ``app`` is a script under bench/node/ using the packages installed there by npm.
+    return ["node", app, str(port)]
+
+
 SERVERS: dict[str, Callable[[str, int], list[str]]] = {
     "uvicorn": _uvicorn,
     "granian": _granian,
+    "gunicorn": _gunicorn,
+    "node": _node,
 }
-"""Server name -> argv builder taking (app, port). Node peers can add "node" here."""
+"""Server name -> argv builder taking (app, port)."""
 
 
 class ServerError(RuntimeError):
@@ -164,6 +180,7 @@ class ServerProcess:
         cpu: int | None = None,
         startup_timeout_s: float = 30.0,
         cwd: Path = REPO_ROOT,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         if server not in SERVERS:
             raise ServerError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
@@ -172,6 +189,7 @@ class ServerProcess:
         self.cpu = cpu
         self.startup_timeout_s = startup_timeout_s
         self.cwd = cwd
+        self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         pin = [] if cpu is None else ["taskset", "-c", str(cpu)]
@@ -190,6 +208,7 @@ class ServerProcess:
             self._proc = subprocess.Popen(
                 self.command,
                 cwd=self.cwd,
+                env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,

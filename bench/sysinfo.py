@@ -6,6 +6,7 @@ results file says exactly what produced it.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -14,7 +15,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("tidal", "starlette", "uvicorn", "uvloop", "httptools", "granian", "msgspec", "httpx")
+PACKAGES = (
+    "tidal", "starlette", "uvicorn", "uvloop", "httptools", "granian", "msgspec", "httpx",
+    "asyncpg", "sqlalchemy", "jinja2", "fastapi", "pydantic", "django", "gunicorn", "psycopg",
+)  # fmt: skip
+NODE_DIR = Path(__file__).resolve().parent / "node"
 
 
 def cpu_model() -> str | None:
@@ -77,6 +82,44 @@ def git_revision(repo: Path) -> str | None:
     return head + "-dirty" if status else head
 
 
+def _first_line(cmd: list[str]) -> str | None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = proc.stdout.strip().splitlines()
+    return lines[0].strip() if proc.returncode == 0 and lines else None
+
+
+def node_packages() -> dict[str, str]:
+    """Versions of the Node peers' frameworks as installed under bench/node/."""
+    versions: dict[str, str] = {}
+    for name in ("express", "fastify", "pg"):
+        try:
+            manifest = json.loads((NODE_DIR / "node_modules" / name / "package.json").read_text())
+        except (OSError, ValueError):
+            continue
+        versions[name] = str(manifest.get("version"))
+    return versions
+
+
+def postgresql_version() -> str | None:
+    try:
+        import psycopg
+
+        from bench.pgdata import database_url
+
+        with psycopg.connect(database_url(), connect_timeout=3) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+    except Exception:
+        return None
+    return None if row is None else str(row[0])
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
 def machine_info(repo: Path) -> dict[str, Any]:
     return {
         "nproc": os.cpu_count(),
@@ -88,5 +131,8 @@ def machine_info(repo: Path) -> dict[str, Any]:
         "python_implementation": platform.python_implementation(),
         "packages": package_versions(),
         "wrk": wrk_version(),
+        "node": _first_line(["node", "--version"]),
+        "node_packages": node_packages(),
+        "postgresql": postgresql_version(),
         "git_revision": git_revision(repo),
     }

@@ -42,6 +42,11 @@ class WrkResult:
     socket_errors: dict[str, int] = field(default_factory=dict)
 
     @property
+    def timeouts(self) -> int:
+        """Requests wrk gave up on: they are missing from the latency figures."""
+        return self.socket_errors.get("timeout", 0)
+
+    @property
     def p50_ms(self) -> float | None:
         return self.percentiles_ms.get("50")
 
@@ -91,11 +96,16 @@ def wrk_command(
     headers: Sequence[tuple[str, str]] = (),
     extra_args: Sequence[str] = (),
     cpu: int | None = None,
+    timeout_s: int = 8,
 ) -> list[str]:
-    """Build the wrk argv, pinned to ``cpu`` with taskset when given."""
+    """Build the wrk argv, pinned to ``cpu`` with taskset when given.
+
+    ``timeout_s`` is TechEmpower's 8 s rather than wrk's 2 s, so a slow peer (one sync
+    Django worker behind 64 connections) gets latencies, not just timeouts.
+    """
     cmd = [] if cpu is None else ["taskset", "-c", str(cpu)]
     cmd += ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s"]
-    cmd.append("--latency")
+    cmd += ["--timeout", f"{timeout_s}s", "--latency"]
     for name, value in headers:
         cmd += ["-H", f"{name}: {value}"]
     cmd += [*extra_args, url]

@@ -8,6 +8,7 @@ reports are real captures kept as strings.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -293,7 +294,7 @@ def test_wrk_command_is_pinned_and_carries_headers() -> None:
         cpu=1,
     )
     assert cmd[:7] == ["taskset", "-c", "1", "wrk", "-t1", "-c64", "-d8s"]
-    assert "--latency" in cmd
+    assert cmd[7:10] == ["--timeout", "8s", "--latency"]
     assert cmd[-1] == "http://127.0.0.1:1/json"
     assert "-H" in cmd
 
@@ -307,10 +308,11 @@ def test_select_median() -> None:
 # --- real peers under real uvicorn ------------------------------------------
 
 
-@pytest.mark.parametrize("peer_name", ["asgi", "starlette"])
+@pytest.mark.parametrize("peer_name", ["asgi", "starlette", "tidal"])
 def test_real_peer_is_valid(peer_name: str) -> None:
+    # Plaintext and JSON need no database; the DB workloads are checked by real runs.
     with ServerProcess(PEERS[peer_name].app, "uvicorn") as server:
-        for workload in WORKLOADS.values():
+        for workload in (PLAINTEXT, JSON):
             assert verify_workload(server.base_url, workload) == [], workload.name
         # The harness can see the server's memory (read from /proc).
         assert server.memory is not None
@@ -334,7 +336,7 @@ def test_real_wrong_response_is_invalid_and_not_timed() -> None:
     )
     result = measure(PEERS["asgi"], wrong, settings)
     assert result.status == "invalid"
-    assert "status 404" in result.reason
+    assert "/missing: status 404" in result.reason
     assert result.repetitions == []
     assert result.warmup is None
 
@@ -358,3 +360,17 @@ def test_peer_that_cannot_start_is_an_error() -> None:
 
 def test_free_port_is_bindable() -> None:
     assert 0 < free_port() < 65536
+
+
+def test_machine_lock_excludes_a_second_run(tmp_path: Path) -> None:
+    import fcntl
+
+    from bench.runner import machine_lock
+
+    path = tmp_path / "bench.lock"
+    with machine_lock("python -m bench run --quick", path):
+        assert "python -m bench run --quick" in path.read_text()
+        with path.open() as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with path.open() as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released afterwards
