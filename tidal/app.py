@@ -28,7 +28,7 @@ from tidal.http.endpoint import make_endpoint, make_websocket_endpoint
 from tidal.http.errors import MethodNotAllowed, NotFound, send_error
 from tidal.http.openapi import openapi_document
 from tidal.http.responses import Response, encode_json
-from tidal.http.routing import Route, Router, RouteTable
+from tidal.http.routing import MethodShortcuts, Route, Router, RouteTable
 from tidal.middleware import Middleware, ServerErrorMiddleware
 from tidal.realtime import Channel, Channels
 from tidal.realtime import install as install_realtime
@@ -43,7 +43,7 @@ Hook = Callable[[], Any]
 Lifespan = Callable[["Tidal"], contextlib.AbstractAsyncContextManager[Any]]
 
 
-class Tidal:
+class Tidal(MethodShortcuts):
     """The application.
 
     Args:
@@ -115,21 +115,6 @@ class Tidal:
         """Register a handler; see ``Router.route`` for the options."""
         self._check_not_built("add routes")
         return self.router.route(path, methods, **options)
-
-    def get(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("GET",), **options)
-
-    def post(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("POST",), **options)
-
-    def put(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("PUT",), **options)
-
-    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("PATCH",), **options)
-
-    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("DELETE",), **options)
 
     def websocket(self, path: str, **options: Any) -> Callable[[F], F]:
         self._check_not_built("add routes")

@@ -125,7 +125,29 @@ class Mount:
     name: str | None = None
 
 
-class Router:
+class MethodShortcuts:
+    """``get``/``post``/``put``/``patch``/``delete`` over a class's ``route`` method, shared
+    by ``Router`` and ``Tidal``."""
+
+    route: Callable[..., Callable[[Any], Any]]
+
+    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("GET",), **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("POST",), **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("PUT",), **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("PATCH",), **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, ("DELETE",), **options)
+
+
+class Router(MethodShortcuts):
     """A group of routes sharing a path ``prefix``, a ``name`` namespace, tags and
     dependencies; include it with ``app.include(router)``.
 
@@ -201,21 +223,6 @@ class Router:
             return handler
 
         return decorator
-
-    def get(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("GET",), **options)
-
-    def post(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("POST",), **options)
-
-    def put(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("PUT",), **options)
-
-    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("PATCH",), **options)
-
-    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, ("DELETE",), **options)
 
     def websocket(
         self,
@@ -388,4 +395,13 @@ class RouteTable:
         raise NoReverseMatch(f"No route named {name!r}. Known names: {sorted(self.by_name)}")
 
 
-__all__ = ["HTTP_METHODS", "Match", "Mount", "PathPattern", "Route", "RouteTable", "Router"]
+__all__ = [
+    "HTTP_METHODS",
+    "Match",
+    "MethodShortcuts",
+    "Mount",
+    "PathPattern",
+    "Route",
+    "RouteTable",
+    "Router",
+]
