@@ -345,7 +345,9 @@ async def test_unknown_session(secure_app: AppFactory) -> None:
     assert "no CSRF token was issued" in response.json()["detail"]
 
 
-async def test_multipart_upload_with_token_after_the_file(secure_app: AppFactory) -> None:
+async def test_multipart_upload_with_token(secure_app: AppFactory) -> None:
+    """httpx sends the fields before the files, as forms do (test_csrf_multipart.py has a
+    token after the file)."""
     app = csrf_routes(secure_app())
     payload = secrets.token_bytes(200_000)
     async with TestClient(app) as client:
@@ -395,7 +397,7 @@ async def test_safe_requests_cost_no_store_lookup(secure_app: AppFactory) -> Non
     from tidal.sessions.stores import create_store
 
     app = csrf_routes(secure_app())
-    store = CountingStore(create_store(app.settings))
+    store = CountingStore(create_store(app))
     set_session_store(app, store)
 
     @app.get("/plain")

@@ -1,5 +1,6 @@
-"""Server-side sessions on the memory and Redis stores: the cookie, lazy loading, rotation,
-logout, fixation, and idle and absolute expiry."""
+"""Server-side sessions on every store (memory, Redis, the database on SQLite and
+PostgreSQL): the cookie, lazy loading, rotation, logout, fixation, and idle and absolute
+expiry."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import httpx
 import pytest
 
 from tidal import Tidal
+from tidal.db.models import utcnow
 from tidal.sessions import HttpSession, SessionConfig, SessionNotLoaded
 from tidal.sessions.backends.memory import MemorySessionStore
+from tidal.sessions.session import storage_key
 from tidal.testing import TestClient
 
-from .support import session_routes
+from .support import session_routes, session_rows
 
 AppFactory = Callable[..., Tidal]
 COOKIE = "tidal_session"
@@ -59,7 +62,7 @@ async def test_cookie_holds_only_a_random_id(secure_app: AppFactory) -> None:
         response = await client.get("/set", params={"key": "card", "value": "secret-plan"})
         cookie = set_cookie(response)
         again = await client.get("/get")
-        stored = await store.inner.get(cookie["value"]) or b""
+        stored = await store.inner.get(storage_key(cookie["value"])) or b""
     assert response.json() == {"card": "secret-plan"}
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie["value"])
     assert "secret" not in response.headers["set-cookie"]
@@ -114,7 +117,7 @@ async def test_rotate_keeps_data_under_a_new_id(secure_app: AppFactory) -> None:
         assert rotated.json() == {"id": second}
         assert second != first
         assert (await client.get("/get")).json() == {"user": "ada"}
-        assert await store.inner.get(first) is None
+        assert await store.inner.get(storage_key(first)) is None
         async with TestClient(app, lifespan=False, cookies={COOKIE: first}) as attacker:
             assert (await attacker.get("/get")).json() == {}  # the old id is worthless
 
@@ -129,7 +132,7 @@ async def test_session_is_dead_after_flush(secure_app: AppFactory) -> None:
         assert f"{COOKIE}=" in expired
         assert "Max-Age=0" in expired
         assert (await client.get("/get")).json() == {}
-        assert await store.inner.get(stolen) is None
+        assert await store.inner.get(storage_key(stolen)) is None
         async with TestClient(app, lifespan=False, cookies={COOKIE: stolen}) as attacker:
             assert (await attacker.get("/get")).json() == {}
 
@@ -141,8 +144,8 @@ async def test_planted_session_id_is_never_adopted(secure_app: AppFactory) -> No
     async with TestClient(app, cookies={COOKIE: planted}) as victim:
         response = await victim.get("/set?key=user&value=victim")
         issued = set_cookie(response)["value"]
-        assert await store.inner.get(planted) is None
-        assert await store.inner.get(issued) is not None
+        assert await store.inner.get(storage_key(planted)) is None
+        assert await store.inner.get(storage_key(issued)) is not None
     assert issued != planted
 
 
@@ -188,7 +191,7 @@ async def test_absolute_expiry(secure_app: AppFactory, monkeypatch: pytest.Monke
 
 async def test_store_expiry_matches_the_timeouts(secure_app: AppFactory, backend: str) -> None:
     app = secure_app(session_idle_timeout=600, session_absolute_timeout=3600)
-    session_routes(app)
+    store = session_routes(app)
     async with TestClient(app) as client:
         session_id = set_cookie(await client.get("/set?key=a&value=b"))["value"]
         if backend == "redis":
@@ -197,9 +200,45 @@ async def test_store_expiry_matches_the_timeouts(secure_app: AppFactory, backend
             from tests.security.support import REDIS_URL
 
             redis = Redis.from_url(REDIS_URL)
-            ttl = await redis.ttl(app.settings.session_key_prefix + session_id)
+            key = app.settings.session_key_prefix + storage_key(session_id)
+            ttl = await redis.ttl(key)
             await redis.aclose()
             assert 590 <= ttl <= 600
+        elif backend in ("sqlite", "postgres"):
+            rows = await session_rows(store.inner)
+            assert list(rows) == [storage_key(session_id)]
+            remaining = (rows[storage_key(session_id)] - utcnow()).total_seconds()
+            assert 590 <= remaining <= 600
+        else:
+            assert backend == "memory"
+            assert isinstance(store.inner, MemorySessionStore)
+            assert len(store.inner) == 1
+
+
+async def test_the_store_never_holds_the_cookie_value(secure_app: AppFactory, backend: str) -> None:
+    """A copy of the store (a backup, a dump) must not hand out live session cookies."""
+    app = secure_app()
+    store = session_routes(app)
+    async with TestClient(app) as client:
+        session_id = set_cookie(await client.get("/set?key=a&value=b"))["value"]
+        assert await store.inner.get(session_id) is None
+        assert await store.inner.get(storage_key(session_id)) is not None
+        if backend in ("sqlite", "postgres"):
+            assert list(await session_rows(store.inner)) == [storage_key(session_id)]
+        elif backend == "redis":
+            from redis.asyncio import Redis
+
+            from tests.security.support import REDIS_URL
+
+            redis = Redis.from_url(REDIS_URL)
+            keys = [
+                key async for key in redis.scan_iter(match=f"{app.settings.session_key_prefix}*")
+            ]
+            await redis.aclose()
+            assert keys == [(app.settings.session_key_prefix + storage_key(session_id)).encode()]
+        else:
+            assert isinstance(store.inner, MemorySessionStore)
+            assert list(store.inner._data) == [storage_key(session_id)]
 
 
 async def test_emptied_session_is_deleted(secure_app: AppFactory) -> None:
@@ -208,7 +247,7 @@ async def test_emptied_session_is_deleted(secure_app: AppFactory) -> None:
     async with TestClient(app) as client:
         session_id = set_cookie(await client.get("/set?key=a&value=b"))["value"]
         response = await client.get("/delete?key=a")
-        assert await store.inner.get(session_id) is None
+        assert await store.inner.get(storage_key(session_id)) is None
     assert "Max-Age=0" in response.headers["set-cookie"]
 
 
@@ -234,3 +273,23 @@ async def test_lazy_session_must_be_loaded() -> None:
     session["when"] = object()
     with pytest.raises(TypeError, match="Session data must be JSON values"):
         await session.save()
+
+
+async def test_outside_a_request_rotate_and_flush_delete_at_once() -> None:
+    """Only an HTTP request's response can carry the deletions; a session of a WebSocket
+    (or of no request) deletes its old record right away."""
+    store = MemorySessionStore()
+    session = HttpSession(store, SessionConfig(), {"type": "websocket", "headers": []})
+    await session.load()
+    session["user"] = "ada"
+    await session.save()
+    first = session.id
+    assert first is not None
+    await session.rotate()
+    assert await store.get(storage_key(first)) is None
+    await session.save()
+    second = session.id
+    assert second is not None
+    await session.flush()
+    assert await store.get(storage_key(second)) is None
+    assert len(store) == 0

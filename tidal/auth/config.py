@@ -43,8 +43,8 @@ class AuthConfig:
     reset_timeout: int = 3600
     reset_per_account: str = "3/hour"
     reset_per_ip: str = "20/hour"
-    #: Mail: ``"console"`` (print), ``"file"`` (one .eml per message in ``mail_file_path``)
-    #: or ``"memory"`` (kept in ``outbox``, for tests).
+    #: Mail: ``"smtp"`` (the server of the ``mail_*`` settings), ``"console"`` (print),
+    #: ``"file"`` (one .eml per message in ``mail_file_path``) or ``"memory"`` (tests).
     mail_backend: str = "console"
     mail_file_path: str = "sent_mail"
     default_from_email: str = "webmaster@localhost"

@@ -152,7 +152,8 @@ async def password_reset_submit(
         body = await render_to_string(
             request, "auth/password_reset_email.txt", {"user": user, "link": link}
         )
-        await send_mail(app, EmailMessage("Reset your password", body, [user.email]))
+        message = EmailMessage("Reset your password", body, [user.email])
+        await send_mail(app, message, raise_errors=False)  # same page if the mail fails
     return await render(request, "auth/password_reset_sent.html", {})
 
 

@@ -122,8 +122,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # used to sign, so rotating ``secret_key`` logs no one out. Remove them after a while.
     secret_key_fallbacks: list[str] = msgspec.field(default_factory=list)
 
-    # Where sessions live: "auto" (Redis when ``redis_url`` is set, else process memory),
-    # "memory" or "redis". The cookie holds only a random id; the data stays on the server.
+    # Where sessions live: "auto" (the database when the "tidal.sessions" app is installed,
+    # else Redis when ``redis_url`` is set, else process memory), "database", "redis" or
+    # "memory". The cookie holds only a random id; the data stays on the server.
     session_store: str = "auto"
     session_cookie_name: str = "tidal_session"
     # Domain attribute of the cookie; None keeps it on the exact host (safest).
@@ -148,6 +149,21 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rate_limit_enabled: bool = True
     rate_limit_backend: str = "auto"
     rate_limit_key_prefix: str = "tidal:ratelimit:"
+
+    # -- mail --
+    # The SMTP server used when ``AuthConfig.mail_backend`` is "smtp" (docs/topics/auth.md).
+    mail_host: str | None = None
+    # None picks the usual port for ``mail_security``: 587 (starttls), 465 (tls), 25 (none).
+    mail_port: int | None = None
+    # Log in with these when a username is set (only over TLS unless ``mail_security`` is
+    # "none"); keep the password in the environment, not in code.
+    mail_username: str = ""
+    mail_password: str = ""
+    # "starttls" (upgrade a plain connection, port 587), "tls" (TLS from the start, port
+    # 465) or "none" (plain text: only for a relay on the same host or network).
+    mail_security: str = "starttls"
+    # Seconds to wait for the server at each step before the message counts as not sent.
+    mail_timeout: float = 10.0
 
     # -- templates, forms, static --
     # docs/topics/templates.md, forms.md and static.md describe these.

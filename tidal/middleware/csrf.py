@@ -7,8 +7,11 @@ For each unsafe request (not GET/HEAD/OPTIONS/TRACE), in order:
 2. origin: an ``Origin`` header must be this site or a trusted origin; without one, an
    HTTPS request carrying the session cookie must have a same-site ``Referer``;
 3. token: a request carrying the session cookie must send a CSRF token of its session, in
-   the ``X-CSRF-Token`` header or the ``csrf_token`` field of a form body. The body is read
-   for that and replayed to the handler untouched.
+   the ``X-CSRF-Token`` header or the ``csrf_token`` field of a form body. A urlencoded body
+   is read for that (within ``max_body_size``); a multipart body only up to the end of its
+   ``csrf_token`` part, which must end within ``MULTIPART_SCAN_LIMIT`` bytes (forms put it
+   first), so an upload is never held in memory. What was read is replayed to the handler
+   untouched, followed by the rest of the stream.
 
 WebSocket handshakes from another site's pages (cross-site WebSocket hijacking) are refused
 with 403 unless their route is exempt.
@@ -17,6 +20,7 @@ with 403 unless their route is exempt.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -45,6 +49,9 @@ _HEADER = CSRF_HEADER.encode()
 _FORM = b"application/x-www-form-urlencoded"
 _MULTIPART = b"multipart/form-data"
 _TOKEN_LIMIT = 256
+#: Bytes of a multipart body read, at most, to find its ``csrf_token`` part (plus the rest
+#: of the chunk that crosses it). Enough for the token and a few small fields before it.
+MULTIPART_SCAN_LIMIT = 65_536
 
 
 class CSRFMiddleware:
@@ -110,14 +117,20 @@ class CSRFMiddleware:
             return
         assert isinstance(session, HttpSession)
         media = content_type.partition(b";")[0].strip().lower()
+        problem = None
         if token is None and media in (_FORM, _MULTIPART):
             try:
-                body, receive = await self.buffer_body(scope, receive)
+                if media == _MULTIPART:
+                    token, problem, receive = await self.scan_multipart(
+                        scope, receive, content_type
+                    )
+                else:
+                    body, receive = await self.buffer_body(scope, receive)
+                    token = form_field(body, content_type, CSRF_FIELD)
             except HTTPError as exc:
                 await send_error(scope, send, exc)
                 return
-            token = form_field(body, content_type, CSRF_FIELD)
-        problem = await self.token_problem(session, token)
+        problem = problem or await self.token_problem(session, token)
         if problem is not None:
             await self.refuse(scope, send, problem)
             return
@@ -201,6 +214,44 @@ class CSRFMiddleware:
 
         return body, replay
 
+    async def scan_multipart(
+        self, scope: Scope, receive: Receive, content_type: bytes
+    ) -> tuple[str | None, str | None, Receive]:
+        """Read a multipart body until its ``csrf_token`` part ends; return the token (or
+        None), a problem when the part is not within ``MULTIPART_SCAN_LIMIT`` bytes, and a
+        ``receive`` that replays the messages read, then passes the rest of the stream."""
+        check_content_length(scope, self.max_body)
+        scanner = MultipartScanner(content_type, CSRF_FIELD)
+        read: deque[Message] = deque()
+        size = 0
+        problem = None
+        while True:
+            message = await receive()
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if scanner.feed(chunk) or not message.get("more_body", False):
+                break
+            if size >= MULTIPART_SCAN_LIMIT:
+                problem = (
+                    f"CSRF check failed: no csrf_token field in the first "
+                    f"{MULTIPART_SCAN_LIMIT} bytes of this multipart form. The token is "
+                    "checked before the rest of the body is read, so the csrf_token field "
+                    "must come first in the form, before any file input ({{ form }} and "
+                    "{{ csrf_input() }} at the top of the <form> put it there); scripts "
+                    "can send the X-CSRF-Token header instead."
+                )
+                break
+
+        async def replay() -> Message:
+            if read:
+                return read.popleft()
+            return await receive()
+
+        return scanner.found, problem, replay
+
     async def check_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not check_origin(scope, self.settings) and not self.exempt(scope):
             logger.warning(
@@ -225,64 +276,93 @@ class CSRFMiddleware:
 
 
 def form_field(body: bytes, content_type: bytes, name: str) -> str | None:
-    """The value of field ``name`` in a urlencoded or multipart body, or None."""
+    """The value of field ``name`` in a (whole) urlencoded or multipart body, or None."""
     if content_type.partition(b";")[0].strip().lower() == _MULTIPART:
-        return _multipart_field(body, content_type, name)
+        scanner = MultipartScanner(content_type, name)
+        scanner.feed(body)
+        return scanner.found
     values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(name)
     return values[0] if values else None
 
 
-def _multipart_field(body: bytes, content_type: bytes, name: str) -> str | None:
-    """Scan a multipart body for one small field, without spooling uploaded files."""
-    from python_multipart.exceptions import FormParserError
-    from python_multipart.multipart import MultipartParser, parse_options_header
+class MultipartScanner:
+    """Looks for one small field in a multipart body fed chunk by chunk, keeping nothing
+    but that field's value (at most 256 bytes of it): file parts pass through unstored.
 
-    _, options = parse_options_header(content_type)
-    boundary = options.get(b"boundary")
-    if not boundary:
-        return None
-    wanted = name.encode()
-    state: dict[str, Any] = {"field": b"", "value": b"", "name": None, "data": [], "found": None}
+    Args:
+        content_type: the request's ``Content-Type`` header, with the boundary.
+        name: the field to find.
+    """
 
-    def on_part_begin() -> None:
-        state["name"] = None
-        state["data"] = []
+    def __init__(self, content_type: bytes, name: str) -> None:
+        from python_multipart.multipart import MultipartParser, parse_options_header
 
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] += data[start:end]
+        self._parse_options = parse_options_header
+        self.wanted = name.encode()
+        self.found: str | None = None
+        self.done = False
+        self._field = self._value = b""
+        self._name: bytes | None = None
+        self._data: list[bytes] = []
+        self._size = 0
+        boundary = parse_options_header(content_type)[1].get(b"boundary")
+        if not boundary:
+            self.done = True
+            return
+        callbacks: Any = {
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_end,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
+        self._parser = MultipartParser(boundary, callbacks)
 
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
+    def feed(self, chunk: bytes) -> bool:
+        """Parse the next chunk; True once the field was found or the body is malformed
+        (``found`` stays None then): feeding more is pointless."""
+        if self.done or not chunk:
+            return self.done
+        from python_multipart.exceptions import FormParserError
 
-    def on_header_end() -> None:
-        if state["field"].lower() == b"content-disposition":
-            state["name"] = parse_options_header(state["value"])[1].get(b"name")
-        state["field"] = state["value"] = b""
+        try:
+            self._parser.write(chunk)
+        except FormParserError:
+            self.done = True
+        return self.done
 
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state["name"] == wanted and sum(map(len, state["data"])) < _TOKEN_LIMIT:
-            state["data"].append(data[start:end])
+    def _part_begin(self) -> None:
+        self._name = None
+        self._data = []
+        self._size = 0
 
-    def on_part_end() -> None:
-        if state["name"] == wanted and state["found"] is None:
-            state["found"] = b"".join(state["data"])
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
 
-    callbacks: Any = {
-        "on_part_begin": on_part_begin,
-        "on_header_field": on_header_field,
-        "on_header_value": on_header_value,
-        "on_header_end": on_header_end,
-        "on_part_data": on_part_data,
-        "on_part_end": on_part_end,
-    }
-    parser = MultipartParser(boundary, callbacks)
-    try:
-        parser.write(body)
-        parser.finalize()
-    except FormParserError:
-        return None
-    found: bytes | None = state["found"]
-    return found.decode("latin-1") if found is not None else None
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def _header_end(self) -> None:
+        if self._field.lower() == b"content-disposition":
+            self._name = self._parse_options(self._value)[1].get(b"name")
+        self._field = self._value = b""
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._name == self.wanted and self._size < _TOKEN_LIMIT:
+            self._data.append(data[start:end])
+            self._size += end - start
+
+    def _part_end(self) -> None:
+        if self._name == self.wanted and not self.done:
+            self.found = b"".join(self._data).decode("latin-1")
+            self.done = True
 
 
-__all__ = ["CHECKED_KEY", "CSRFMiddleware", "form_field"]
+__all__ = [
+    "CHECKED_KEY",
+    "MULTIPART_SCAN_LIMIT",
+    "CSRFMiddleware",
+    "MultipartScanner",
+    "form_field",
+]

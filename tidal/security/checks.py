@@ -17,7 +17,7 @@ from tidal.security.origins import normalize_origin
 from tidal.security.protections import exempt_routes
 from tidal.security.ratelimit import backend_name
 from tidal.sessions.session import SAMESITE_VALUES
-from tidal.sessions.stores import available_stores, store_name
+from tidal.sessions.stores import APP_NAME, available_stores, database_app_installed, store_name
 
 if TYPE_CHECKING:
     from tidal.app import Tidal
@@ -47,7 +47,7 @@ def check_session_settings(app: Tidal) -> Iterator[CheckMessage]:
             HTTPS_HINT + " Or keep SameSite=lax.",
             "settings",
         )
-    name = store_name(settings)
+    name = store_name(app)
     if name not in available_stores():
         yield Error(
             "security.E012",
@@ -60,6 +60,14 @@ def check_session_settings(app: Tidal) -> Iterator[CheckMessage]:
             "security.E012",
             "TIDAL_SESSION_STORE=redis but TIDAL_REDIS_URL is not set.",
             "Set TIDAL_REDIS_URL=redis://host:6379/0, or TIDAL_SESSION_STORE=auto.",
+            "settings",
+        )
+    elif name == "database" and not database_app_installed(app):
+        yield Error(
+            "security.E012",
+            f"TIDAL_SESSION_STORE=database but the {APP_NAME!r} app, which owns the session "
+            "table, is not installed.",
+            f'Add "{APP_NAME}" to Tidal(apps=[...]) and run `tidal db migrate`.',
             "settings",
         )
     if settings.session_idle_timeout < 1 or settings.session_absolute_timeout < 1:
@@ -189,12 +197,13 @@ def check_protections_on(app: Tidal) -> Iterator[CheckMessage]:
             "Remove TIDAL_RATE_LIMIT_ENABLED=false.",
             "settings",
         )
-    if store_name(settings) == "memory":
+    if store_name(app) == "memory":
         yield Warning(
             "security.W019",
             "Sessions are kept in process memory: they are lost on restart and not shared "
             "between worker processes or hosts.",
-            "Set TIDAL_REDIS_URL (or TIDAL_SESSION_STORE) to a shared store.",
+            f'Add "{APP_NAME}" to the installed apps (sessions in the database, after '
+            "`tidal db migrate`), or set TIDAL_REDIS_URL.",
             "settings",
         )
 

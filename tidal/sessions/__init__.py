@@ -1,5 +1,8 @@
-"""Server-side sessions: ``HttpSession`` (per request, lazy), stores (memory, Redis), and
-how the application picks one. See docs/topics/security.md#sessions."""
+"""Server-side sessions: ``HttpSession`` (per request, lazy), stores (database, Redis,
+memory), and how the application picks one. See docs/topics/security.md#sessions.
+
+Also an installed app: ``Tidal(apps=["tidal.sessions"])`` brings the session table and
+makes the database the store."""
 
 from tidal.sessions.backends.base import SessionStore
 from tidal.sessions.backends.memory import MemorySessionStore
@@ -31,9 +34,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # The Redis store imports redis-py, which ``import tidal`` must not pay for.
+    # The Redis and database stores import redis-py and SQLAlchemy, which ``import tidal``
+    # must not pay for.
     if name == "RedisSessionStore":
         from tidal.sessions.backends.redis import RedisSessionStore
 
         return RedisSessionStore
+    if name == "DatabaseSessionStore":
+        from tidal.sessions.backends.database import DatabaseSessionStore
+
+        return DatabaseSessionStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,14 +4,22 @@ Named ``HttpSession`` (not ``Session``) because ``tidal.db.Session`` is the data
 work handlers also receive by type; the two must never be confused in a signature.
 
 The cookie holds only a random id (``secrets.token_urlsafe(32)``: 256 bits); the data stays
-in a ``SessionStore``. An id the server did not issue is never adopted: writing to a session
-whose cookie names no live record starts a new one under a fresh id, so an attacker cannot
-plant a known id in a victim's browser (session fixation).
+in a ``SessionStore``, under the SHA-256 of the id (``storage_key``), so a copy of the store
+(a backup, a leaked dump) holds no cookie that logs anyone in. An id the server did not issue
+is never adopted: writing to a session whose cookie names no live record starts a new one
+under a fresh id, so an attacker cannot plant a known id in a victim's browser (session
+fixation).
+
+During an HTTP request the writes a session makes by itself (saving, and deleting the record
+a rotation or a flush left behind) wait until the response starts, after the handler's database
+transaction has ended: a database store never queues behind that transaction's locks (on
+SQLite, a request that wrote rows and then logs a user in would otherwise wait for itself).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import secrets
 import time
@@ -34,6 +42,12 @@ SCOPE_KEY = "tidal.session"
 CSRF_SECRET_KEY = "tidal.csrf"  # noqa: S105 - a dict key, not a secret
 _VALID_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 SAMESITE_VALUES = ("lax", "strict", "none")
+
+
+def storage_key(session_id: str) -> str:
+    """The key a session is stored under: the SHA-256 of its id, in hex. The id is 256
+    random bits, so an unsalted fast hash is enough: there is nothing to guess."""
+    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
 
 
 class SessionNotLoaded(RuntimeError):
@@ -124,6 +138,7 @@ class HttpSession(MutableMapping[str, Any]):
     _refreshed = 0.0
     _modified = False
     _flushed = False
+    _stale: list[str] | None = None  # ids whose records are deleted when the response starts
 
     def __init__(
         self,
@@ -188,7 +203,7 @@ class HttpSession(MutableMapping[str, Any]):
         cookie = self.cookie_id
         record: _Record | None = None
         if cookie is not None and _VALID_ID.fullmatch(cookie):
-            raw = await self.store.get(cookie)
+            raw = await self.store.get(storage_key(cookie))
             if raw is not None:
                 try:
                     record = _decoder.decode(raw)
@@ -218,10 +233,11 @@ class HttpSession(MutableMapping[str, Any]):
         """Write the session now: under a fresh id when it is new, deleting the stored
         record instead when it holds no data."""
         self._require_loaded()
+        await self._delete_stale()
         now = time.time()
         if not self._data:
             if self._id is not None:
-                await self.store.delete(self._id)
+                await self.store.delete(storage_key(self._id))
                 self._id = None
             self._modified = False
             return
@@ -236,32 +252,49 @@ class HttpSession(MutableMapping[str, Any]):
                 f"Session data must be JSON values (str, int, float, bool, None, lists and "
                 f"dicts of them): {exc}"
             ) from None
-        await self.store.set(self._id, value, self._ttl(now))
+        await self.store.set(storage_key(self._id), value, self._ttl(now))
         self._modified = False
 
     async def rotate(self) -> None:
-        """Move the data to a new id (``session.id`` at once; stored when the response
-        starts) and delete the old record, and renew the CSRF secret: call at login and
-        whenever privileges change, so an id (or CSRF token) learned before is worthless."""
+        """Move the data to a new id (``session.id`` at once) and renew the CSRF secret:
+        call at login and whenever privileges change, so an id (or CSRF token) learned
+        before is worthless. The old record is deleted, and the new one stored, when the
+        response starts."""
         await self.load()
         if self._id is not None:
-            await self.store.delete(self._id)
+            await self._forget(self._id)
         self._id = secrets.token_urlsafe(32)
         self._created = time.time()
         self._data.pop(CSRF_SECRET_KEY, None)
         self._modified = True
 
     async def flush(self) -> None:
-        """Delete the session on the server now and clear the data; the response expires
-        the cookie. Call at logout: the old id is dead even if someone copied it."""
+        """Clear the data and delete the session on the server (when the response starts,
+        whatever its status), and expire the cookie. Call at logout: the old id is dead
+        even if someone copied it."""
         session_id = self._id if self._loaded else self.cookie_id
         if session_id is not None and _VALID_ID.fullmatch(session_id):
-            await self.store.delete(session_id)
+            await self._forget(session_id)
         self._mark_loaded()
         self._data = {}
         self._id = None
         self._modified = False
         self._flushed = True
+
+    async def _forget(self, session_id: str) -> None:
+        """Delete ``session_id``'s record: when the response starts if this session belongs
+        to an HTTP request (see the module docstring), else now."""
+        if self._scope is not None and self._scope.get("type") == "http":
+            if self._stale is None:
+                self._stale = []
+            self._stale.append(session_id)
+        else:
+            await self.store.delete(storage_key(session_id))
+
+    async def _delete_stale(self) -> None:
+        stale, self._stale = self._stale, None
+        for session_id in stale or ():
+            await self.store.delete(storage_key(session_id))
 
     def _mark_loaded(self) -> None:
         """From now on the response must save the session and set its cookie: ask the
@@ -282,6 +315,8 @@ class HttpSession(MutableMapping[str, Any]):
         if not self._loaded:
             return []
         headers = [(b"vary", b"Cookie")]
+        if self._stale:  # a rotation or logout is carried out even by a failed request
+            await self._delete_stale()
         if status >= 500:
             return headers
         if self._modified or (
@@ -354,4 +389,5 @@ __all__ = [
     "SessionConfig",
     "SessionNotLoaded",
     "get_session",
+    "storage_key",
 ]

@@ -1,7 +1,4 @@
-"""Session stores: one interface (``base``), process memory and Redis beside it.
-
-A database store (for the data layer) implements the same four methods on a table of
-``(key, value, expires_at)`` rows; see ``SessionStore``.
-"""
+"""Session stores: one interface (``base``), process memory, Redis and the database
+(``tidal_session`` table of the ``tidal.sessions`` app) beside it."""
 
 __all__: list[str] = []

@@ -13,13 +13,11 @@ import abc
 class SessionStore(abc.ABC):
     """Where session records live.
 
-    ``key`` is the session id (43 URL-safe characters); a store may prefix it. ``ttl`` is
-    in seconds: after it the record must be gone (or at least never returned by ``get``).
-    Every method may be called concurrently from many requests.
-
-    A database store: ``get`` selects the row whose ``expires_at`` is in the future, ``set``
-    upserts ``(key, value, now + ttl)``, ``delete`` deletes the row, and a periodic job (or
-    ``clear_expired``) removes old rows.
+    ``key`` is the SHA-256 of the session id in hex (64 characters; see
+    ``tidal.sessions.session.storage_key``), never the id itself; a store may prefix it.
+    ``ttl`` is in seconds: after it the record must be gone (or at least never returned by
+    ``get``). Every method may be called concurrently from many requests, so ``set`` must
+    replace a record in one atomic step.
     """
 
     @abc.abstractmethod

@@ -1,8 +1,8 @@
 """Sessions in process memory: the zero-configuration default for one process.
 
-Sessions are lost on restart and not shared between worker processes; set
-``TIDAL_REDIS_URL`` (or ``session_store = "redis"``) for that. ``tidal check --deploy``
-warns about it.
+Sessions are lost on restart and not shared between worker processes; install the
+``tidal.sessions`` app (the database store) or set ``TIDAL_REDIS_URL`` for that.
+``tidal check --deploy`` warns about it.
 """
 
 from __future__ import annotations
