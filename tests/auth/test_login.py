@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 import tidal.db
+import tidal.realtime.auth
 from tidal import Tidal
 from tidal.auth import AuthConfig
+from tidal.auth.authentication import check_password, set_password
 from tidal.auth.models import User
 from tidal.testing import TestClient
 
@@ -133,6 +137,66 @@ async def test_password_change_logs_out_other_sessions(app: Tidal) -> None:
         assert (await phone.get("/me")).json()["authenticated"] is False
     async with TestClient(app) as client:
         assert (await log_in(client, password="a much better passphrase")).status_code == 303
+
+
+class SocketCloser:
+    """Stands in for ``tidal.realtime.auth.signed_out``: records each call and whether the
+    new password was already committed (visible to another session) at that moment."""
+
+    def __init__(self, app: Tidal, new_password: str) -> None:
+        self.app = app
+        self.new_password = new_password
+        self.calls: list[tuple[str, str, bool]] = []
+
+    async def __call__(self, app: Tidal, user_key: str, reason: str = "signed out") -> None:
+        async with tidal.db.session(self.app) as db:
+            user = await db.get_one(User, int(user_key))
+            committed = await check_password(self.app, user, self.new_password)
+        self.calls.append((user_key, reason, committed))
+
+
+async def test_a_password_change_closes_sockets_only_once_committed(
+    app: Tidal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_user(app)
+    closer = SocketCloser(app, "a much better passphrase")
+    monkeypatch.setattr(tidal.realtime.auth, "signed_out", closer)
+    async with TestClient(app) as client:
+        await log_in(client)
+        page = await client.get("/auth/password")
+        data = {
+            "old_password": PASSWORD,
+            "new_password": "a much better passphrase",
+            "new_password_again": "a much better passphrase",
+            "csrf_token": csrf_token(page.text),
+        }
+        assert (await client.post("/auth/password", data=data)).status_code == 200
+    assert closer.calls == [("1", "password changed", True)]
+
+
+async def test_a_rolled_back_password_change_closes_no_socket(
+    app: Tidal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_user(app)
+    closer = SocketCloser(app, "rolled back")
+    monkeypatch.setattr(tidal.realtime.auth, "signed_out", closer)
+
+    async def undone() -> None:
+        async with tidal.db.session(app) as db:
+            await set_password(app, await db.get_one(User, 1), "rolled back")
+            raise RuntimeError("the request failed after the change")
+
+    with pytest.raises(RuntimeError):
+        await undone()
+    async with tidal.db.session(app) as db:  # committed in a SAVEPOINT rolled back: neither
+        savepoint = await db.begin_nested()
+        await set_password(app, await db.get_one(User, 1), "rolled back")
+        await savepoint.rollback()
+    assert closer.calls == []
+    async with tidal.db.session(app) as db:
+        await set_password(app, await db.get_one(User, 1), "rolled back")
+        assert closer.calls == []  # not before the commit
+    assert closer.calls == [("1", "password changed", True)]
 
 
 async def test_password_change_validates(app: Tidal) -> None:

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import tidal.db
 from tidal import Tidal
 from tidal.db import Change, Session, bulk_insert, bulk_update
+from tidal.db.changes import TrackedSession, after_commit, off_write, on_write, record
 from tidal.testing import TestClient
 
 from .blog.models import Author, Board, Card
@@ -209,13 +211,196 @@ async def test_bulk_writes_are_captured(app: Tidal, recorder: Recorder) -> None:
         names = (await db.scalars(select(Board.name).order_by(Board.id))).all()
     assert names == ["First", "Board 1", "Third"]
     [delivery] = recorder.deliveries
-    assert [(c.action, c.pk, c.changed) for c in delivery] == [
-        ("update", (boards[0].id,), frozenset({"name"})),
-        ("update", (boards[2].id,), frozenset({"name"})),
+    assert [(c.action, c.pk, c.changed, c.values["name"]) for c in delivery] == [
+        ("update", (boards[0].id,), frozenset({"name", "updated_at"}), "First"),
+        ("update", (boards[2].id,), frozenset({"name", "updated_at"}), "Third"),
     ]
+    assert all(c.values["id"] == c.pk[0] and "created_at" in c.values for c in delivery)
 
 
 async def test_bulk_update_needs_primary_keys(app: Tidal) -> None:
     async with tidal.db.session(app) as db:
         with pytest.raises(ValueError, match="lack the primary key"):
             await bulk_update(db, Board, [{"name": "no id"}])
+
+
+async def _board_with_cards(app: Tidal, *titles: str) -> int:
+    async with tidal.db.session(app) as db:
+        board = Board(name="Statements")
+        db.add(board)
+        await db.flush()
+        db.add_all(
+            Card(board_id=board.id, title=title, position=n) for n, title in enumerate(titles)
+        )
+        return board.id
+
+
+@pytest.mark.parametrize("synchronize", ["auto", "fetch", False])
+async def test_update_statements_are_captured_with_their_rows(
+    app: Tidal, recorder: Recorder, synchronize: str | bool
+) -> None:
+    board_id = await _board_with_cards(app, "a", "b", "c")
+    recorder.deliveries.clear()
+    async with tidal.db.session(app) as db:
+        loaded = (await db.scalars(select(Card).order_by(Card.id))).all()
+        statement = update(Card).where(Card.position >= 1).values(position=Card.position + 10)
+        result = await db.execute(statement, execution_options={"synchronize_session": synchronize})
+        assert result.rowcount == 2  # the caller's result is untouched
+        if synchronize:
+            assert [card.position for card in loaded] == [0, 11, 12]
+    [delivery] = recorder.deliveries
+    assert [(c.action, c.values["title"], c.values["position"]) for c in delivery] == [
+        ("update", "b", 11),
+        ("update", "c", 12),
+    ]
+    for change in delivery:
+        assert change.model is Card
+        assert change.pk == (change.values["id"],)
+        assert change.values["board_id"] == board_id  # every column, to route broadcasts
+        assert change.changed == {"position", "updated_at"}
+
+
+async def test_a_parameter_dict_names_what_an_update_statement_sets(
+    app: Tidal, recorder: Recorder
+) -> None:
+    await _board_with_cards(app, "a")
+    recorder.deliveries.clear()
+    async with tidal.db.session(app) as db:
+        await db.execute(update(Card).where(Card.title == "a"), {"note": "from a parameter"})
+    [[change]] = recorder.deliveries
+    assert change.changed == {"note", "updated_at"}
+    assert change.values["note"] == "from a parameter"
+
+
+async def test_delete_statements_are_captured_with_the_rows_as_they_were(
+    app: Tidal, recorder: Recorder
+) -> None:
+    await _board_with_cards(app, "keep", "drop")
+    recorder.deliveries.clear()
+    async with tidal.db.session(app) as db:
+        result = await db.execute(delete(Card).where(Card.title == "drop"))
+        assert result.rowcount == 1
+    [[change]] = recorder.deliveries
+    assert (change.action, change.values["title"], change.values["position"]) == (
+        "delete",
+        "drop",
+        1,
+    )
+
+
+async def test_a_statement_with_its_own_returning_is_captured_too(
+    app: Tidal, recorder: Recorder
+) -> None:
+    await _board_with_cards(app, "a", "b")
+    recorder.deliveries.clear()
+    async with tidal.db.session(app) as db:
+        returned = await db.execute(
+            update(Card).where(Card.title == "b").values(title="B").returning(Card.id, Card.title)
+        )
+        assert [row.title for row in returned] == ["B"]  # what the caller asked for
+        await db.execute(delete(Card).where(Card.title == "a").returning(Card.id))
+    [delivery] = recorder.deliveries
+    assert [(c.action, c.values["title"]) for c in delivery] == [("update", "B"), ("delete", "a")]
+    assert delivery[0].changed == {"title", "updated_at"}
+
+
+async def test_statements_rolled_back_are_never_reported(app: Tidal, recorder: Recorder) -> None:
+    await _board_with_cards(app, "a", "b")
+    recorder.deliveries.clear()
+
+    async def undone() -> None:
+        async with tidal.db.session(app) as db:
+            await db.execute(update(Card).values(note="rolled back"))
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        await undone()
+    async with tidal.db.session(app) as db:
+        savepoint = await db.begin_nested()
+        await db.execute(delete(Card).where(Card.title == "a"))
+        await savepoint.rollback()
+        await db.execute(update(Card).where(Card.title == "b").values(note="kept"))
+    [[change]] = recorder.deliveries
+    assert (change.action, change.values["title"], change.values["note"]) == ("update", "b", "kept")
+
+
+async def test_the_orm_bulk_update_by_primary_key_is_captured(
+    app: Tidal, recorder: Recorder
+) -> None:
+    await _board_with_cards(app, "a", "b")
+    async with tidal.db.session(app) as db:
+        ids = (await db.scalars(select(Card.id).order_by(Card.id))).all()
+    recorder.deliveries.clear()
+    async with tidal.db.session(app) as db:
+        rows = [{"id": ids[0], "note": "one"}, {"id": ids[1], "position": 7}, {"id": 999}]
+        await db.execute(update(Card), rows)
+    [delivery] = recorder.deliveries
+    assert [(c.pk, c.changed, c.values["title"]) for c in delivery] == [
+        ((ids[0],), frozenset({"note", "updated_at"}), "a"),
+        ((ids[1],), frozenset({"position", "updated_at"}), "b"),
+    ]  # the row that does not exist changed nothing
+
+
+async def test_previous_values_are_read_for_the_attributes_a_write_hook_needs(
+    app: Tidal,
+) -> None:
+    board_id = await _board_with_cards(app, "a", "b")
+    seen: list[Change] = []
+
+    def hook(session: TrackedSession, changes: Sequence[Change]) -> None:
+        seen.extend(c for c in changes if c.action == "update")
+
+    on_write(hook, previous=lambda model: {"position"} if model is Card else ())
+    try:
+        async with tidal.db.session(app) as db:
+            await db.execute(update(Card).values(position=Card.position + 5, note="n"))
+            ids = (await db.scalars(select(Card.id).order_by(Card.id))).all()
+            await db.execute(update(Card), [{"id": ids[0], "position": 9}])
+    finally:
+        off_write(hook)
+    assert [(c.values["position"], c.previous) for c in seen] == [
+        (5, {"position": 0}),
+        (6, {"position": 1}),
+        (9, {"position": 5}),
+    ]
+    assert all(c.values["board_id"] == board_id for c in seen)
+
+
+async def test_statements_on_a_core_table_are_not_captured(app: Tidal, recorder: Recorder) -> None:
+    await _board_with_cards(app, "a")
+    recorder.deliveries.clear()
+    table = Card.__table__
+    async with tidal.db.session(app) as db:
+        await db.execute(update(table).values(note="core"))  # documented: not seen
+        [card] = (await db.scalars(select(Card))).all()
+        await record(
+            db, [Change("update", Card, (card.id,), {"note": "core"}, frozenset({"note"}))]
+        )
+    [[change]] = recorder.deliveries  # only what was recorded by hand
+    assert change.values == {"note": "core"}
+
+
+async def test_after_commit_runs_once_committed_and_never_for_undone_work(app: Tidal) -> None:
+    ran: list[str] = []
+
+    async def note(name: str) -> None:
+        ran.append(name)
+
+    async def undone() -> None:
+        async with tidal.db.session(app) as db:
+            await after_commit(db, lambda: note("rolled back"))
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        await undone()
+    async with tidal.db.session(app) as db:
+        savepoint = await db.begin_nested()
+        await after_commit(db, lambda: note("in a rolled-back savepoint"))
+        await savepoint.rollback()
+        async with db.begin_nested():
+            await after_commit(db, lambda: note("in a released savepoint"))
+        await after_commit(db, lambda: ran.append("sync, no row changed"))
+        assert ran == []  # not before the commit
+    assert ran == ["in a released savepoint", "sync, no row changed"]
+    await after_commit(AsyncSession(), lambda: note("not a Tidal session: at once"))
+    assert ran[-1] == "not a Tidal session: at once"

@@ -74,9 +74,16 @@ def make_backend(backend_kind: str, prefix: str) -> Iterator[BackendFactory]:
 
 @pytest.fixture
 def rt_settings(backend_kind: str, prefix: str) -> dict[str, Any]:
-    """Settings selecting the backend under test."""
+    """Settings selecting the backend under test. With Redis, the sessions and rate limits
+    that follow ``redis_url`` get this test's prefix too: the login throttle must not count
+    the logins of other tests (and the keys are deleted afterwards)."""
     if backend_kind == "redis":
-        return {"redis_url": REDIS_URL, "realtime_redis_prefix": prefix}
+        return {
+            "redis_url": REDIS_URL,
+            "realtime_redis_prefix": prefix,
+            "session_key_prefix": prefix + "session:",
+            "rate_limit_key_prefix": prefix + "ratelimit:",
+        }
     return {}
 
 

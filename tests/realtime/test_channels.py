@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.realtime.support import eventually
 from tidal import HTTPError, Tidal, WebSocket
 from tidal.exceptions import HandlerSignatureError, ImproperlyConfigured
 from tidal.realtime import Channels, Refused, Socket
+from tidal.realtime.handshake import CREDENTIAL_KEY, EXPIRES_KEY
 from tidal.testing import TestClient, WebSocketClosed, WebSocketRejected, WebSocketSession
 
 PATH = "/_tidal/socket"
@@ -616,3 +618,88 @@ async def test_reauthorize_user_leaves_topics_the_user_may_no_longer_see(
                 pass  # ann still gets it ...
             await bob.send_json({"type": "heartbeat", "ref": 5})
             assert await bob.receive_json() == {"type": "heartbeat", "ref": 5}  # ... bob not
+
+
+async def test_credentials_the_authenticate_hook_names_can_be_revoked_or_expired(
+    make_rt_app: Callable[..., tuple[Tidal, Channels]],
+) -> None:
+    app, channels = make_rt_app()
+
+    async def authenticate(websocket: WebSocket) -> dict[str, str]:
+        name = websocket.headers["x-key"]
+        websocket.scope[CREDENTIAL_KEY] = f"key:{name}"
+        websocket.scope[EXPIRES_KEY] = time.time() + 3600
+        return {"id": name}
+
+    channels.authenticate = authenticate
+
+    @app.channel("room:{name}")
+    async def room() -> None:
+        return None
+
+    async with TestClient(app) as client:
+        one = client.websocket_connect(PATH, headers={"x-key": "one"})
+        two = client.websocket_connect(PATH, headers={"x-key": "two"})
+        other = client.websocket_connect(PATH, headers={"x-key": "other"})
+        async with one, two, other:
+            for socket in (one, two, other):
+                assert (await joined(socket, "room:a"))["status"] == "ok"
+            await channels.revoke_credential("key:one", reason="key revoked")
+            await channels.expire_credential("key:two", time.time() - 1)
+            for socket, reason in ((one, "key revoked"), (two, "token expired")):
+                with pytest.raises(WebSocketClosed) as closed:
+                    await socket.receive_json()
+                assert (closed.value.code, closed.value.reason) == (1008, reason)
+            await channels.expire_credential("key:other", None)  # never, now
+            await other.send_json({"type": "heartbeat", "ref": 1})
+            assert await other.receive_json() == {"type": "heartbeat", "ref": 1}
+
+
+async def test_reauthorize_all_reloads_each_user_and_closes_those_it_cannot_check(
+    make_rt_app: Callable[..., tuple[Tidal, Channels]], caplog: pytest.LogCaptureFixture
+) -> None:
+    app, channels = make_rt_app()
+    reloaded: list[str] = []
+
+    async def authenticate(websocket: WebSocket) -> dict[str, str]:
+        return {"id": websocket.headers["x-user"], "role": "old"}
+
+    async def refresh_user(user: dict[str, str]) -> dict[str, str] | None:
+        reloaded.append(user["id"])
+        if user["id"] == "gone":
+            return None
+        if user["id"] == "broken":
+            raise RuntimeError("database down")
+        return {**user, "role": "new"}
+
+    channels.authenticate = authenticate
+    channels.refresh_user = refresh_user
+
+    @app.channel("room:{name}")
+    async def room(user: dict[str, str]) -> str:
+        return user["role"]
+
+    @room.on("role")
+    async def role(user: dict[str, str]) -> str:
+        return user["role"]
+
+    async with TestClient(app) as client:
+        sockets = {
+            name: client.websocket_connect(PATH, headers={"x-user": name})
+            for name in ("ann", "gone", "broken")
+        }
+        async with sockets["ann"] as ann, sockets["gone"] as gone, sockets["broken"] as broken:
+            for socket in (ann, gone, broken):
+                assert (await joined(socket, "room:a"))["payload"] == "old"
+            await eventually(lambda: len(channels.sockets) == 3)
+            with caplog.at_level(logging.ERROR, "tidal.realtime"):
+                await channels.reauthorize_all()
+                for socket, code in ((gone, 1008), (broken, 1011)):
+                    with pytest.raises(WebSocketClosed) as closed:
+                        await socket.receive_json()
+                    assert closed.value.code == code
+            assert "database down" in caplog.text
+            await eventually(lambda: "ann" in reloaded)  # (reloaded, then set at once)
+            await ann.send_json({"type": "event", "ref": 2, "topic": "room:a", "event": "role"})
+            assert (await ann.receive_json())["payload"] == "new"  # handlers see the new user
+    assert sorted(reloaded) == ["ann", "broken", "gone"]

@@ -1,5 +1,6 @@
 """Two uvicorn worker processes sharing Redis: an HTTP request handled by one reaches a
-WebSocket client of the other; presence spans both; a killed worker's presence expires."""
+WebSocket client of the other; presence spans both; a killed worker's presence expires; a
+client of a worker that shuts down (1012) resumes on the other without missing anything."""
 
 from __future__ import annotations
 
@@ -99,3 +100,30 @@ async def test_presence_spans_workers_and_a_killed_worker_leaves(
         assert left["joins"] == {}
         with pytest.raises(websockets.exceptions.ConnectionClosed):
             await drain(al)  # what it had received before the kill, then the dead connection
+
+
+async def test_a_client_of_a_stopping_worker_resumes_on_another_without_a_gap(
+    workers: tuple[Server, Server],
+) -> None:
+    one, two = workers
+    async with httpx.AsyncClient(base_url=two.url) as client:
+        async with websockets.connect(one.ws_url + PATH) as ws:
+            await ws.send(json.dumps({"type": "join", "ref": 1, "topic": "room:r"}))
+            await frames_until(ws, lambda f: f["type"] == "reply")
+            await client.post("/publish/r")
+            seen = await frames_until(ws, lambda f: f["type"] == "event")
+            one.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                await drain(ws, 10)
+            assert closed.value.rcvd is not None
+            # uvicorn closes its sockets itself (1012, no reason) before the app's shutdown runs.
+            assert closed.value.rcvd.code == 1012
+        missed = (await client.post("/publish/r?count=2")).json()["ids"]  # while away
+        async with websockets.connect(two.ws_url + PATH) as ws:  # what tidal.js does at once
+            join = {"type": "join", "ref": 1, "topic": "room:r", "since": seen["id"]}
+            await ws.send(json.dumps(join))
+            reply = await frames_until(ws, lambda f: f["type"] == "reply")
+            assert reply["status"] == "ok"
+            assert not reply.get("gone")
+            events = [await frames_until(ws, lambda f: f["type"] == "event") for _ in missed]
+            assert [e["id"] for e in events] == missed

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, inspect, select
+from sqlalchemy import delete, func, inspect, select, update
 
 import tidal.db
 from tidal import HTTPError, Tidal, WebSocket
-from tidal.db import Model
+from tidal.db import Change, Model, bulk_insert, bulk_update
+from tidal.db.changes import record
 from tidal.db.migrations.runner import Migrations
 from tidal.realtime import Broadcast, Channels, Refused
 from tidal.realtime.backends import MemoryBroker, MemoryPubSub
@@ -316,3 +317,99 @@ async def test_without_the_realtime_app_nothing_is_written_and_a_warning_says_wh
     assert await outbox_rows(app) == 0
     assert "LiveCard rows were committed without a broadcast" in caplog.text
     await database.dispose()
+
+
+async def test_bulk_helpers_and_orm_statements_broadcast(app: Tidal) -> None:
+    database = tidal.db.database(app)
+    async with TestClient(app) as client, connect(client) as one, connect(client) as two:
+        await join(one, "board:1")
+        await join(two, "board:2")
+        async with database.session() as db:
+            cards = await bulk_insert(
+                db, LiveCard, [{"board_id": 1, "title": f"c{n}"} for n in (0, 1, 2)]
+            )
+        assert [(await event(one))[1:] for _ in cards] == [
+            (
+                "live_card:insert",
+                {
+                    "model": "live_card",
+                    "action": "insert",
+                    "pk": [c.id],
+                    "data": {"id": c.id, "board_id": 1, "title": c.title, "private": False},
+                },
+            )
+            for c in cards
+        ]
+        async with database.session() as db:
+            await bulk_update(db, LiveCard, [{"id": cards[0].id, "title": "bulk"}])
+        _, name, data = await event(one)
+        assert (name, data["data"]["title"], data["data"]["board_id"], data["changed"]) == (
+            "live_card:update",
+            "bulk",
+            1,  # read back: the routing column was not given
+            ["title"],
+        )
+        async with database.session() as db:
+            await db.execute(
+                update(LiveCard).where(LiveCard.id == cards[1].id).values(title="stmt")
+            )
+        _, name, data = await event(one)
+        assert (name, data["data"]["title"], data["changed"]) == (
+            "live_card:update",
+            "stmt",
+            ["title"],
+        )
+        async with database.session() as db:  # a statement moving a card: both boards told
+            await db.execute(update(LiveCard).where(LiveCard.id == cards[2].id).values(board_id=2))
+        for socket, topic in ((one, "board:1"), (two, "board:2")):
+            got, name, data = await event(socket)
+            assert (got, name, data["changed"], data["data"]["board_id"]) == (
+                topic,
+                "live_card:update",
+                ["board_id"],
+                2,
+            )
+        async with database.session() as db:
+            await db.execute(delete(LiveCard).where(LiveCard.board_id == 1))
+        deleted = sorted([(await event(one))[2]["data"]["title"] for _ in range(2)])
+        assert deleted == ["bulk", "stmt"]
+        assert await outbox_rows(app) == 0
+
+
+async def test_a_core_table_statement_broadcasts_only_what_is_recorded(app: Tidal) -> None:
+    database = tidal.db.database(app)
+    async with database.session() as db:
+        card = LiveCard(board_id=1, title="Core")
+        db.add(card)
+    table = LiveCard.__table__
+    async with TestClient(app) as client, connect(client) as socket:
+        await join(socket, "board:1")
+        async with database.session() as db:
+            await db.execute(update(table).where(table.c.id == card.id).values(title="silent"))
+            assert await outbox_rows(app) == 0  # (this session's transaction wrote none)
+            values = {"id": card.id, "board_id": 1, "title": "told", "private": False}
+            await db.execute(update(table).where(table.c.id == card.id).values(title="told"))
+            await record(db, [Change("update", LiveCard, (card.id,), values, frozenset({"title"}))])
+        _, name, data = await event(socket)
+        assert (name, data["data"]["title"]) == ("live_card:update", "told")  # no "silent"
+
+
+async def test_a_rolled_back_statement_broadcasts_nothing(app: Tidal) -> None:
+    database = tidal.db.database(app)
+    async with database.session() as db:
+        db.add(LiveCard(board_id=1, title="Before"))
+    async with TestClient(app) as client, connect(client) as socket:
+        await join(socket, "board:1")
+
+        async def undone() -> None:
+            async with database.session() as db:
+                await db.execute(update(LiveCard).values(title="Rolled back"))
+                raise RuntimeError("handler failed")
+
+        with pytest.raises(RuntimeError):
+            await undone()
+        async with database.session() as db:
+            await db.execute(update(LiveCard).values(title="Committed"))
+        _, _, data = await event(socket)
+        assert data["data"]["title"] == "Committed"
+    assert await outbox_rows(app) == 0

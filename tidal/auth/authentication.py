@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import secrets
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 USER_KEY = "tidal.user"  # tidal.templates.context.USER_KEY
 METHOD_KEY = "tidal.auth.method"  # "session", "token" or None once resolved
+TOKEN_KEY = "tidal.auth.token"  # noqa: S105  (a scope key: the APIToken of a bearer request)
 SESSION_USER_KEY = "tidal.auth.user_id"
 SESSION_HASH_KEY = "tidal.auth.hash"
 HASHER_KEY = "tidal.auth.hasher"
@@ -82,7 +84,11 @@ async def authenticate_request(scope: Scope, db: AsyncSession) -> BaseUser:
     token = bearer_token(scope)
     if token is not None:
         scope[METHOD_KEY] = "token"
-        return await user_for_token(db, token) or AnonymousUser()
+        found = await token_and_user(db, token)
+        if found is None:
+            return AnonymousUser()
+        scope[TOKEN_KEY] = found[0]
+        return found[1]
     session = scope.get(SCOPE_KEY)
     if not isinstance(session, HttpSession):
         return AnonymousUser()
@@ -203,12 +209,20 @@ async def update_session_hash(request: HTTPConnection, user: User) -> None:
 
 
 async def set_password(app: Tidal, user: User, password: str) -> None:
-    """Hash ``password`` (in a worker thread) and store it on ``user``."""
+    """Hash ``password`` (in a worker thread) and store it on ``user``. Once the session
+    holding ``user`` commits, the user's sockets are closed on every worker (not at all if
+    it rolls back; at once for a user no session holds)."""
     user.password = await get_hasher(app).hash_async(password)
-    if user.id is not None:  # close the user's sockets on every worker
+    if user.id is not None:
+        from tidal.db.changes import after_commit
         from tidal.realtime.auth import signed_out
 
-        await signed_out(app, str(user.id), "password changed")
+        close = functools.partial(signed_out, app, str(user.id), "password changed")
+        db = async_object_session(user)
+        if db is None:
+            await close()
+        else:
+            await after_commit(db, close)
 
 
 async def check_password(app: Tidal, user: User, password: str) -> bool:
@@ -266,6 +280,13 @@ async def revoke_token(db: AsyncSession, token: APIToken | str) -> bool:
 
 async def user_for_token(db: AsyncSession, token: str) -> User | None:
     """The active user a usable (not revoked, not expired) token belongs to."""
+    found = await token_and_user(db, token)
+    return None if found is None else found[1]
+
+
+async def token_and_user(db: AsyncSession, token: str) -> tuple[APIToken, User] | None:
+    """The usable token record and its active user (sockets need the record: they close
+    when it expires or is revoked)."""
     if not token:
         return None
     query = (
@@ -279,7 +300,7 @@ async def user_for_token(db: AsyncSession, token: str) -> User | None:
     record, user = row
     if not record.is_usable() or not user.is_active:
         return None
-    return user
+    return record, user
 
 
 def is_token_request(scope: Scope) -> bool:
@@ -290,6 +311,7 @@ __all__ = [
     "METHOD_KEY",
     "SESSION_HASH_KEY",
     "SESSION_USER_KEY",
+    "TOKEN_KEY",
     "USER_KEY",
     "authenticate",
     "authenticate_request",
@@ -304,6 +326,7 @@ __all__ = [
     "revoke_token",
     "session_hash",
     "set_password",
+    "token_and_user",
     "update_session_hash",
     "user_for_token",
 ]

@@ -12,7 +12,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from tidal.db.changes import Change, TrackedSession, change_for
+from tidal.db.changes import change_for, record
 from tidal.http.errors import NotFound
 
 T = TypeVar("T")
@@ -122,34 +122,29 @@ async def count(
     return int(await db.scalar(counted) or 0)
 
 
-def _tracked(db: AsyncSession) -> TrackedSession | None:
-    sync = db.sync_session
-    return sync if isinstance(sync, TrackedSession) else None
-
-
 async def bulk_insert(
     db: AsyncSession, model: type[T], rows: Iterable[Mapping[str, Any]]
 ) -> list[T]:
     """Insert many rows in as few statements as the driver allows and return them as
-    objects (with their primary keys). Column defaults apply; ``on_commit`` listeners see
-    one insert per row."""
+    objects (with their primary keys). Column defaults apply. The rows are captured like
+    ``db.add``'s: ``on_commit`` listeners see one insert per row, and a broadcasting
+    model writes its outbox rows in this transaction."""
     values = [dict(row) for row in rows]
     if not values:
         return []
     objects = list(await db.scalars(insert(model).returning(model), values))
-    tracked = _tracked(db)
-    if tracked is not None:
-        for obj in objects:
-            change = change_for("insert", obj)
-            if change is not None:
-                tracked.record(change)
+    changes = (change_for("insert", obj) for obj in objects)
+    await record(db, [change for change in changes if change is not None])
     return objects
 
 
 async def bulk_update(db: AsyncSession, model: type[Any], rows: Iterable[Mapping[str, Any]]) -> int:
     """Update many rows by primary key: each mapping holds the primary key and the
     attributes to set (``[{"id": 1, "title": "A"}, ...]``). Returns the number of rows
-    given. Objects already loaded in the session are not refreshed."""
+    given. Objects already loaded in the session are not refreshed.
+
+    The updated rows are captured (read back by primary key after the update): listeners
+    and broadcasts see each one with all its values, ``changed`` naming the keys given."""
     values = [dict(row) for row in rows]
     if not values:
         return 0
@@ -161,12 +156,7 @@ async def bulk_update(db: AsyncSession, model: type[Any], rows: Iterable[Mapping
             f"bulk_update: rows {missing[:5]} lack the primary key {pk_keys}; every row "
             "must name the row it updates."
         )
-    await db.execute(update(model), values)
-    tracked = _tracked(db)
-    if tracked is not None:
-        for row in values:
-            changed = frozenset(k for k in row if k not in pk_keys)
-            tracked.record(Change("update", model, tuple(row[k] for k in pk_keys), row, changed))
+    await db.execute(update(model), values)  # captured by tidal.db.changes
     return len(values)
 
 

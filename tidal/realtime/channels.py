@@ -11,7 +11,7 @@ socket leaves or disconnects. Handler parameters are filled by name:
 ``topic``    the concrete topic, e.g. ``"board:7"``
 ``payload``  the frame's payload, validated against the annotation (a msgspec Struct...)
 ``event``    the event name (event handlers)
-``reason``   ``"leave"`` or ``"disconnect"`` (leave handlers)
+``reason``   ``"leave"``, ``"disconnect"`` or ``"revoked"`` (leave handlers)
 a topic parameter by its name, converted like a path parameter (``{board_id:int}``)
 
 For broadcasts only some subscribers may see (live model broadcasts), a channel declares
@@ -30,7 +30,8 @@ import inspect
 import logging
 import re
 import typing
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -44,6 +45,7 @@ from tidal.http.errors import HTTPError
 from tidal.realtime import protocol
 from tidal.realtime.backends.base import History, PubSub
 from tidal.realtime.connection import InvalidPayload, Socket
+from tidal.realtime.control import CONTROL_TOPIC, on_control
 from tidal.realtime.handshake import (
     Authenticate,
     CheckOrigin,
@@ -66,9 +68,9 @@ logger = logging.getLogger("tidal.realtime")
 F = TypeVar("F", bound=Callable[..., Any])
 STATE_KEY = "tidal.realtime.channels"
 STATIC_URL = "/_tidal/static"
-CONTROL_TOPIC = "\x00tidal:control"
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?}")
 _NAME = re.compile(r"[^\x00-\x20\x7f]{1,200}")
+RefreshUser = Callable[[Any], Awaitable[Any]]
 
 
 def check_name(value: str, what: str) -> None:
@@ -310,8 +312,9 @@ class Channels:
     """The application's real-time registry: channels, the hub, presence, publishing.
 
     Replace ``check_origin``, ``authenticate`` and ``user_key`` to change how handshakes
-    are checked and users identified (see ``tidal.realtime.handshake``). Set ``backend``
-    before start-up to use a custom ``PubSub``.
+    are checked and users identified (see ``tidal.realtime.handshake``), and
+    ``refresh_user`` to change how a user is reloaded when their rights change. Set
+    ``backend`` before start-up to use a custom ``PubSub``.
 
     Args:
         app: the application; its settings configure everything (``realtime_*``).
@@ -325,6 +328,7 @@ class Channels:
         self.check_origin: CheckOrigin = self._default_check_origin
         self.authenticate: Authenticate = self._default_authenticate
         self.user_key: UserKey = default_user_key
+        self.refresh_user: RefreshUser = self._default_refresh_user
         self.backend: PubSub | None = None
         self.sockets: dict[Socket, None] = {}
         self.streams: dict[EventStream, None] = {}
@@ -336,6 +340,7 @@ class Channels:
         self._routes = False
         self._drained: asyncio.Event | None = None
         self._stop_hooked = False
+        self._watching: Callable[..., Any] | None = None
 
     # -- declaring -------------------------------------------------------------------
 
@@ -403,6 +408,15 @@ class Channels:
             return await session_user(websocket)
         return await scope_user(websocket)
 
+    async def _default_refresh_user(self, user: Any) -> Any:
+        """The user as the database has it now with ``tidal.auth`` (None: deleted or
+        deactivated), else ``user`` unchanged."""
+        from tidal.realtime.auth import auth_installed, reload_user
+
+        if auth_installed(self.app):
+            return await reload_user(self.app, user)
+        return user
+
     def authenticator(self, func: Authenticate) -> Authenticate:
         """Decorator form of setting ``authenticate``."""
         self.authenticate = func
@@ -467,11 +481,12 @@ class Channels:
             hub.tick_hooks.append(self._sweep_idle)
             await hub.start()
             try:
-                await hub.listen(CONTROL_TOPIC, self._on_control)
+                await hub.listen(CONTROL_TOPIC, partial(on_control, self))
             except BaseException:
                 await hub.stop()
                 raise
             self._hub, self._presence = hub, presence
+            self._watch_rights()
 
     async def stop(self) -> None:
         """Tell every client to reconnect (1012 "service restart"), end event streams,
@@ -489,6 +504,7 @@ class Channels:
                 await asyncio.wait_for(self._drained.wait(), self.close_timeout + 1.0)
             self._drained = None
         self._hub = self._presence = None
+        self._unwatch_rights()
         await hub.stop()
         if self._own_backend:
             self.backend = None
@@ -562,32 +578,60 @@ class Channels:
         self, user_key: str, *, code: int = 1008, reason: str = "signed out"
     ) -> None:
         """Close every socket of ``user_key`` on every worker (on logout, say)."""
-        if self._hub is None:
-            await self.start()
-        message = protocol.encode(
-            {"op": "disconnect", "user": user_key, "code": code, "reason": reason}
+        await self._control(
+            {"op": "disconnect", "users": [user_key], "code": code, "reason": reason}
         )
-        await self.hub.backend.publish_ephemeral(CONTROL_TOPIC, message)
-
-    async def _on_control(self, payload: bytes) -> None:
-        message = msgspec.json.decode(payload)
-        op = message.get("op")
-        for socket in list(self.sockets):
-            if socket.user_key is None or socket.user_key != message["user"]:
-                continue
-            if op == "disconnect":
-                socket.close(int(message["code"]), str(message["reason"]))
-            elif op == "reauthorize":
-                self.hub.spawn(socket.reauthorize(), f"reauthorize socket {socket.id}")
 
     async def reauthorize_user(self, user_key: str) -> None:
-        """Run the join handlers of every topic ``user_key`` joined again, on every worker:
-        topics they now refuse are left (the client gets ``{"type": "left", ...}``). Call
-        it when a user's rights change."""
+        """Run the join handlers of every topic ``user_key`` joined again, on every worker,
+        with the user reloaded (``refresh_user``): topics they now refuse are left (the
+        client gets ``{"type": "left", ...}``), and a user who is gone or deactivated is
+        disconnected (1008). Call it when a user's rights change; with ``tidal.auth`` it
+        is called for you when their permissions, groups or flags change."""
+        await self.reauthorize_users([user_key])
+
+    async def reauthorize_users(self, user_keys: Iterable[str]) -> None:
+        """``reauthorize_user`` for several users, in one message to the workers."""
+        keys = sorted(set(user_keys))
+        if keys:
+            await self._control({"op": "reauthorize", "users": keys})
+
+    async def reauthorize_all(self) -> None:
+        """``reauthorize_user`` for every authenticated socket of every worker (when a
+        group or a permission is deleted, say, and who held it is no longer known)."""
+        await self._control({"op": "reauthorize", "users": None})
+
+    async def revoke_credential(self, credential: str, *, reason: str = "token revoked") -> None:
+        """Close, on every worker, the sockets ``credential`` authenticated (1008); see
+        ``tidal.realtime.handshake.CREDENTIAL_KEY``. ``tidal.auth`` calls it when an API
+        token is revoked or deleted."""
+        await self._control({"op": "revoke", "credential": credential, "reason": reason})
+
+    async def expire_credential(self, credential: str, timestamp: float | None) -> None:
+        """Move the expiry of the sockets ``credential`` authenticated, on every worker,
+        to ``timestamp`` (POSIX seconds; past: close them now; None: never)."""
+        await self._control({"op": "expire", "credential": credential, "at": timestamp})
+
+    async def _control(self, message: dict[str, Any]) -> None:
+        """Send ``message`` to every worker (``tidal.realtime.control``)."""
         if self._hub is None:
             await self.start()
-        message = protocol.encode({"op": "reauthorize", "user": user_key})
-        await self.hub.backend.publish_ephemeral(CONTROL_TOPIC, message)
+        await self.hub.backend.publish_ephemeral(CONTROL_TOPIC, protocol.encode(message))
+
+    def _watch_rights(self) -> None:
+        """With ``tidal.auth``: follow committed changes of users, groups, permissions and
+        API tokens (``tidal.realtime.auth.rights_changed``)."""
+        from tidal.realtime.auth import auth_installed, watch_rights
+
+        if self._watching is None and auth_installed(self.app):
+            self._watching = watch_rights(self)
+
+    def _unwatch_rights(self) -> None:
+        listener, self._watching = self._watching, None
+        if listener is not None:
+            from tidal.db.lifecycle import database
+
+            database(self.app).off_commit(listener)
 
     def sse(
         self,

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Coroutine, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tidal.http.errors import HTTPError
 from tidal.realtime import protocol
+from tidal.realtime.handshake import CREDENTIAL_KEY, EXPIRES_KEY
 from tidal.realtime.hub import Broadcast
 from tidal.realtime.queue import QueueClosed, SendQueue
 
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tidal.realtime")
 _ids = itertools.count(1)
+_SAME: Any = object()
+wall_clock = time.time  # what credential expiry times are compared with (tests set it)
 
 
 class Refused(Exception):
@@ -77,7 +81,7 @@ class _Unfinished:
 class Join:
     """One topic a socket joined (or is joining)."""
 
-    __slots__ = ("channel", "joined", "params", "payload", "presence", "track_request")
+    __slots__ = ("channel", "joined", "meta", "params", "payload", "presence", "track_request")
 
     def __init__(self, channel: Channel, params: dict[str, Any], payload: msgspec.Raw) -> None:
         self.channel = channel
@@ -85,6 +89,7 @@ class Join:
         self.payload = payload  # kept to authorize again (``Channels.reauthorize_user``)
         self.joined = False
         self.presence: tuple[str, str] | None = None  # (ref, key) once tracked
+        self.meta: dict[str, Any] | None = None  # what was tracked
         self.track_request: tuple[str | None, dict[str, Any]] | None = None
 
 
@@ -95,6 +100,8 @@ class Socket:
         id: unique within this worker.
         user: what the ``authenticate`` hook returned (None: anonymous).
         user_key: the user as a string (presence key, ``disconnect_user``), or None.
+        credential: what authenticated the socket (``"token:12"``), when the
+            ``authenticate`` hook said (``CREDENTIAL_KEY``); ``revoke_credential`` closes it.
         websocket: the underlying Starlette ``WebSocket`` (headers, cookies, scope).
         assigns: a dict for the application's per-connection data.
         joins: topic -> ``Join`` for every topic joined.
@@ -103,6 +110,7 @@ class Socket:
     __slots__ = (
         "_cleaning",
         "_exiting",
+        "_expiry",
         "_reader",
         "_receiving",
         "_stamp",
@@ -112,6 +120,7 @@ class Socket:
         "assigns",
         "close_code",
         "close_reason",
+        "credential",
         "id",
         "joins",
         "last_seen",
@@ -128,6 +137,9 @@ class Socket:
         self.websocket = websocket
         self.user = user
         self.user_key = registry.user_key(user)
+        scope = websocket.scope
+        credential = scope.get(CREDENTIAL_KEY)
+        self.credential: str | None = None if credential is None else str(credential)
         self.id = f"{next(_ids)}"
         self.assigns: dict[str, Any] = {}
         self.joins: dict[str, Join] = {}
@@ -143,6 +155,8 @@ class Socket:
         self._reader: asyncio.Task[Any] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._watchdog: asyncio.TimerHandle | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+        self.expire_at(scope.get(EXPIRES_KEY))
         self._receiving = False
         self._exiting = False
         self._cleaning = False
@@ -219,6 +233,9 @@ class Socket:
             return
         presence = self.registry.presence
         key = key or (join.presence[1] if join.presence else None) or self.user_key or self.id
+        if join.presence is not None and join.presence[1] == key and join.meta == meta:
+            return  # the same again (a join handler run again by ``reauthorize``)
+        join.meta = meta
         if join.presence is None:
             ref = presence.new_ref(self.id)
             join.presence = (ref, key)
@@ -233,7 +250,7 @@ class Socket:
         join = self.joins.get(topic)
         if join is None or join.presence is None:
             return
-        ref, join.presence = join.presence[0], None
+        ref, join.presence, join.meta = join.presence[0], None, None
         await self.registry.presence.untrack(topic, ref)
 
     def close(self, code: int = 1000, reason: str = "", *, flush: bool = True) -> None:
@@ -245,6 +262,21 @@ class Socket:
         self.queue.close(discard=not flush)
         loop = asyncio.get_running_loop()
         self._watchdog = loop.call_later(self.registry.close_timeout, self._force_exit)
+
+    def expire_at(self, timestamp: float | None) -> None:
+        """Close with 1008 "token expired" at ``timestamp`` (POSIX seconds; at once if it
+        is past); None: never. The authentication's expiry, set at the handshake."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if timestamp is None or self.close_code is not None:
+            return
+        delay = float(timestamp) - wall_clock()
+        if delay <= 0:
+            self.close(1008, "token expired")
+        else:
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_later(delay, self.close, 1008, "token expired")
 
     # -- running ---------------------------------------------------------------------
 
@@ -373,6 +405,7 @@ class Socket:
                     await writer
         if self._watchdog is not None:
             self._watchdog.cancel()
+        self.expire_at(None)
 
     # -- frames ----------------------------------------------------------------------
 
@@ -506,20 +539,32 @@ class Socket:
             return
         self._reply(ref, topic, "ok", answer)
 
-    async def reauthorize(self) -> None:
-        """Run each joined topic's join handler again (rights may have changed); a topic
-        it now refuses is left, and the client told with a ``left`` frame."""
+    async def reauthorize(self, user: Any = _SAME) -> None:
+        """The user's rights changed: take ``user`` (reloaded by ``Channels``), run each
+        joined topic's join handler again, and recompute its visibility group. A topic
+        the handler now refuses (or that cannot be checked) is left, and the client gets
+        ``{"type": "left", "topic": ..., "reason": ...}``; the socket stays open."""
+        if user is not _SAME:
+            self.user = user
         for topic, join in list(self.joins.items()):
             if not join.joined:
-                continue
+                continue  # a join in progress runs its handler with the new user
+            channel = join.channel
             try:
-                await join.channel.call_join(self, topic, join.params, join.payload)
+                await channel.call_join(self, topic, join.params, join.payload)
+                group = await channel.call_group(self, topic, join.params)
             except (Refused, HTTPError) as exc:
                 reason = exc.reason if isinstance(exc, Refused) else exc.detail
-                await self._leave(topic, reason="revoked")
-                self._send(protocol.encode({"type": "left", "topic": topic, "reason": reason}))
             except Exception:
                 logger.exception("Error while authorizing %s again for %r", self, topic)
+                reason = "Your access could not be checked; join again."
+            else:
+                if self.joins.get(topic) is join:
+                    self.registry.hub.regroup(self, topic, group)
+                continue
+            if self.joins.get(topic) is join:  # (not left meanwhile)
+                await self._leave(topic, reason="revoked")
+                self._send(protocol.encode({"type": "left", "topic": topic, "reason": reason}))
 
     async def _leave_frame(self, frame: protocol.ClientFrame) -> None:
         topic, ref = frame.topic, frame.ref

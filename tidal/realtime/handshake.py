@@ -13,6 +13,14 @@ Two hooks, both set on the ``Channels`` registry (``app.channels``):
   middleware set one, else None.
 
 A refused handshake is closed before accept, which the server answers with HTTP 403.
+
+An ``authenticate`` hook that accepts credentials which end may say so in the scope, so
+that the socket ends with them rather than living on after its handshake:
+
+* ``scope[CREDENTIAL_KEY]``: a string naming the credentials (``"token:12"``);
+  ``channels.revoke_credential("token:12")`` closes every socket they opened (1008).
+* ``scope[EXPIRES_KEY]``: when they expire (a POSIX timestamp); the socket is closed with
+  1008 ``"token expired"`` then, and ``channels.expire_credential`` moves that time.
 """
 
 from __future__ import annotations
@@ -26,6 +34,9 @@ from starlette.websockets import WebSocket
 CheckOrigin = Callable[[WebSocket], bool | Awaitable[bool]]
 Authenticate = Callable[[WebSocket], Awaitable[Any]]
 UserKey = Callable[[Any], str | None]
+
+CREDENTIAL_KEY = "tidal.realtime.credential"
+EXPIRES_KEY = "tidal.realtime.expires_at"
 
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 
@@ -86,6 +97,8 @@ def default_user_key(user: Any) -> str | None:
 
 
 __all__ = [
+    "CREDENTIAL_KEY",
+    "EXPIRES_KEY",
     "Authenticate",
     "CheckOrigin",
     "UserKey",

@@ -332,6 +332,20 @@ class Hub:
                     break
         self._release(topic)
 
+    def regroup(self, subscriber: Subscriber, name: str, group: Hashable) -> None:
+        """Move a member of topic ``name`` to ``group`` (its rights changed)."""
+        topic = self.topics.get(name)
+        if topic is None:
+            return
+        for key, members in list(topic.groups.items()):
+            if subscriber in members:
+                if key != group:
+                    del members[subscriber]
+                    if not members:
+                        del topic.groups[key]
+                    topic.groups.setdefault(group, {})[subscriber] = None
+                return
+
     def _release(self, topic: Topic) -> None:
         if topic.groups or topic.pending or self.topics.get(topic.name) is not topic:
             return

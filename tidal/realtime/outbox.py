@@ -6,15 +6,16 @@ A model names the topics its rows belong to::
         __broadcast__ = "board:{board_id}"
         __broadcast_fields__ = ("id", "board_id", "title")  # optional: what is sent
 
-and, with ``"tidal.realtime"`` among the installed apps, every flush that inserts, updates
-or deletes such rows also writes one ``Outbox`` row per topic, in the same transaction. So
-the broadcast is committed with the change, or rolled back with it. After the commit the
-worker that made it relays the outbox to the pub/sub layer (``Channels.publish``); every
-worker also sweeps the outbox periodically, so rows left behind by a worker killed right
-after its commit still go out. Rows are claimed and deleted in the transaction that
-publishes them (``DELETE ... RETURNING``, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL): a
-publish that fails rolls the claim back and the rows are relayed later. Delivery is at
-least once.
+and, with ``"tidal.realtime"`` among the installed apps, every change ``tidal.db.changes``
+captures for such rows (a flush, an ORM UPDATE or DELETE statement, ``bulk_insert``,
+``bulk_update``, ``record``) also writes one ``Outbox`` row per topic, in the same
+transaction. So the broadcast is committed with the change, or rolled back with it. After
+the commit the worker that made it relays the outbox to the pub/sub layer
+(``Channels.publish``); every worker also sweeps the outbox periodically, so rows left
+behind by a worker killed right after its commit still go out. Rows are claimed and
+deleted in the transaction that publishes them (``DELETE ... RETURNING``, ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL): a publish that fails rolls the claim back and the rows are
+relayed later. Delivery is at least once.
 
 Events are ``<table>:insert``, ``<table>:update`` and ``<table>:delete`` (the prefix is
 ``__broadcast_name__`` when set) with the data::
@@ -34,6 +35,7 @@ import datetime
 import logging
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from string import Formatter
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -45,13 +47,13 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
-    event,
     insert,
     select,
 )
-from sqlalchemy.orm import Mapped, UOWTransaction, mapped_column
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapped, mapped_column
 
-from tidal.db.changes import Change, TrackedSession, change_for
+from tidal.db.changes import Change, TrackedSession, on_write
 from tidal.db.models import Model, utcnow
 from tidal.exceptions import ImproperlyConfigured
 from tidal.realtime.channels import channels_of, check_name
@@ -145,23 +147,33 @@ def _enabled(session: TrackedSession) -> bool:
     return any(d.started and d.engine.sync_engine is bind for d in list(_databases))
 
 
-@event.listens_for(TrackedSession, "after_flush")
-def _write_outbox(session: TrackedSession, context: UOWTransaction) -> None:
-    """Add the outbox rows of what this flush wrote, in its transaction."""
+def routing_columns(model: type[Any]) -> frozenset[str]:
+    """The attributes ``model``'s topics are made of: an UPDATE statement that sets one
+    of them moves rows to other topics, so their former values are read first."""
+    spec: TopicSpec | None = getattr(model, "__broadcast__", None)
+    if spec is None:
+        return frozenset()
+    if callable(spec):
+        return frozenset(p.key for p in sa_inspect(model).column_attrs)
+    templates = [spec] if isinstance(spec, str) else list(spec)
+    return frozenset(
+        name.partition(".")[0].partition("[")[0]
+        for template in templates
+        for _, name, _, _ in Formatter().parse(template)
+        if name
+    )
+
+
+def write_outbox(session: TrackedSession, changes: Sequence[Change]) -> None:
+    """Add the outbox rows of captured changes to their transaction."""
     rows: list[dict[str, Any]] = []
     models: set[type] = set()
-    for action, objects in (
-        ("insert", session.new),
-        ("update", session.dirty),
-        ("delete", session.deleted),
-    ):
-        for obj in objects:
-            if getattr(type(obj), "__broadcast__", None) is None:
-                continue
-            change = change_for(action, obj)  # type: ignore[arg-type]
-            if change is not None:
-                rows.extend(entries(change))
-                models.add(type(obj))
+    for change in changes:
+        if getattr(change.model, "__broadcast__", None) is not None:
+            found = entries(change)
+            if found:
+                rows.extend(found)
+                models.add(change.model)
     if not rows:
         return
     if not _enabled(session):
@@ -174,6 +186,9 @@ def _write_outbox(session: TrackedSession, context: UOWTransaction) -> None:
             )
         return
     session.connection().execute(insert(OUTBOX), rows)
+
+
+on_write(write_outbox, previous=routing_columns)  # every Tidal session, like the capture
 
 
 # -- relaying it -----------------------------------------------------------------------

@@ -45,9 +45,11 @@ Server -> client::
 
 Close codes: 1000 normal; 1001 idle (no frame for ``realtime_idle_timeout``); 1003 binary
 frame; 1007 invalid UTF-8 (from the server); 1008 refused origin or authentication (a 403
-before accept), rate limit, or ``disconnect_user``; 1009 message too large; 1011 server
-error; 1012 service restart (reconnect, possibly elsewhere); 1013 send queue overflow
-(the client did not read fast enough; reconnect and resume).
+before accept), rate limit, ``disconnect_user`` (signed out, password changed, account
+disabled or deleted) or ``revoke_credential`` / an expired token; 1009 message too large;
+1011 server error (or rights that could not be checked again: reconnect); 1012 service
+restart (reconnect, possibly elsewhere); 1013 send queue overflow (the client did not read
+fast enough; reconnect and resume).
 """
 
 from __future__ import annotations
