@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import tidal.db
 from tidal import Tidal
@@ -80,6 +81,39 @@ async def test_reset_flow_is_single_use(reset_app: Tidal) -> None:
         assert await set_new_password(client, path) == 200
         assert await set_new_password(client, path, "another fine passphrase") == 400  # spent
         assert (await log_in(client, password=NEW)).status_code == 303
+
+
+async def test_reset_mail_goes_out_after_the_page(
+    reset_app: Tidal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page is answered before the mail is sent, so a slow mail server cannot tell an
+    attacker timing the answer which addresses have accounts."""
+    events: list[str] = []
+
+    def record_body_sent(inner: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            async def recording(message: Message) -> None:
+                await send(message)
+                if message["type"] == "http.response.body" and not message.get("more_body"):
+                    events.append(f"page {scope['method']}")
+
+            await inner(scope, receive, recording)
+
+        return middleware
+
+    reset_app.add_middleware(record_body_sent)
+    original = MemoryMailBackend.send
+
+    async def send(self: MemoryMailBackend, messages: list[EmailMessage]) -> None:
+        events.append("mail")
+        await original(self, messages)
+
+    monkeypatch.setattr(MemoryMailBackend, "send", send)
+    await make_user(reset_app, email="ada@example.com")
+    async with TestClient(reset_app) as client:
+        assert await ask_for_link(client, "ada@example.com") == 200
+    assert events == ["page GET", "page POST", "mail"]
+    assert len(outbox(reset_app)) == 1
 
 
 async def test_reset_tokens_expire_and_resist_tampering(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from starlette.background import BackgroundTask
 
 from tidal.auth.authentication import (
     authenticate,
@@ -143,6 +144,7 @@ async def password_reset_submit(
         app.state[RESET_THROTTLE_KEY] = throttle
     await throttle.attempt(request, form.email)
     query = select(User).where(User.email == form.email, User.is_active.is_(True))
+    messages: list[EmailMessage] = []
     for user in (await db.execute(query)).scalars():
         if user.password.startswith("!"):
             continue  # no usable password: this account does not log in by password
@@ -152,9 +154,13 @@ async def password_reset_submit(
         body = await render_to_string(
             request, "auth/password_reset_email.txt", {"user": user, "link": link}
         )
-        message = EmailMessage("Reset your password", body, [user.email])
-        await send_mail(app, message, raise_errors=False)  # same page if the mail fails
-    return await render(request, "auth/password_reset_sent.html", {})
+        messages.append(EmailMessage("Reset your password", body, [user.email]))
+    response = await render(request, "auth/password_reset_sent.html", {})
+    if messages:
+        # Sent once the page has gone out, and failures only logged: neither the answer nor
+        # its timing may tell whether the address has an account.
+        response.background = BackgroundTask(send_mail, app, *messages, raise_errors=False)
+    return response
 
 
 async def password_reset_confirm_page(request: Request, token: str, db: Session) -> Response:
