@@ -21,6 +21,7 @@ from tidal.db.lifecycle import session as session
 
 if TYPE_CHECKING:
     from tidal.db.changes import Change as Change
+    from tidal.db.changes import after_commit as after_commit
     from tidal.db.changes import off_commit as off_commit
     from tidal.db.changes import on_commit as on_commit
     from tidal.db.models import READ_ONLY as READ_ONLY
@@ -54,6 +55,7 @@ _LAZY: dict[str, str] = {
     "Session": "tidal.db.sessions",
     "TimestampMixin": "tidal.db.models",
     "UTCDateTime": "tidal.db.models",
+    "after_commit": "tidal.db.changes",
     "apply": "tidal.db.schemas",
     "build": "tidal.db.schemas",
     "bulk_insert": "tidal.db.queries",
@@ -99,6 +101,7 @@ __all__ = [
     "Session",
     "TimestampMixin",
     "UTCDateTime",
+    "after_commit",
     "apply",
     "build",
     "bulk_insert",
