@@ -153,7 +153,11 @@ def test_broken_builtin_module_is_not_skipped(project: WriteProject) -> None:
 
 
 def test_main_hooks_in_the_builtin_command_groups() -> None:
-    assert BUILTIN_COMMANDS == ("tidal.db.commands:db", "tidal.cli.collectstatic:collectstatic")
+    assert BUILTIN_COMMANDS == (
+        "tidal.db.commands:db",
+        "tidal.cli.collectstatic:collectstatic",
+        "tidal.cli.demo:demo",
+    )
     assert isinstance(main, TidalGroup)
     assert main.builtin_commands == BUILTIN_COMMANDS
 

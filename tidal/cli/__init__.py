@@ -19,6 +19,7 @@ from tidal.cli.group import AppLoader, TidalGroup, pass_app
 BUILTIN_COMMANDS: tuple[str, ...] = (
     "tidal.db.commands:db",
     "tidal.cli.collectstatic:collectstatic",
+    "tidal.cli.demo:demo",
 )
 
 main = TidalGroup(

@@ -73,7 +73,16 @@ def display_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def serve_uvicorn(target: str, *, host: str, port: int, reload: bool, workers: int | None) -> None:
+def serve_uvicorn(
+    target: str,
+    *,
+    host: str,
+    port: int,
+    reload: bool,
+    workers: int | None,
+    app_dir: Path | None = None,
+) -> None:
+    """Serve ``target`` (imported from ``app_dir``, default the current folder)."""
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
@@ -91,7 +100,7 @@ def serve_uvicorn(target: str, *, host: str, port: int, reload: bool, workers: i
         # Templates are re-read by Jinja in debug; a changed .env means new settings.
         reload_includes=["*.py", ".env"] if reload else None,
         workers=workers,
-        app_dir=str(Path.cwd()),
+        app_dir=str(app_dir or Path.cwd()),
         lifespan="on",
         access_log=False,
         log_config=log_config,

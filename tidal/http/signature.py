@@ -244,13 +244,7 @@ def compile_signature(
         raise HandlerSignatureError(
             f"{where}: WebSocket handlers must be `async def` (they await the socket)."
         )
-    missing = set(path_params) - {p.key for p in parameters if p.source == PATH}
-    if missing and not _stack:
-        raise HandlerSignatureError(
-            f"{where}: the path declares {sorted(missing)} but the handler has no such "
-            "parameter. Add it to the signature."
-        )
-    return Signature(
+    signature = Signature(
         func=func,
         parameters=parameters,
         is_async=inspect.iscoroutinefunction(func),
@@ -258,6 +252,16 @@ def compile_signature(
         is_async_generator=inspect.isasyncgenfunction(func),
         return_annotation=hints.get("return", EMPTY),
     )
+    # A path parameter may be taken by a dependency only (``board: Annotated[Board,
+    # Depends(load_board)]`` where ``load_board`` takes ``board_id``).
+    used = {p.key for p in signature.all_parameters() if p.source == PATH}
+    missing = set(path_params) - used
+    if missing and not _stack:
+        raise HandlerSignatureError(
+            f"{where}: the path declares {sorted(missing)} but the handler has no such "
+            "parameter. Add it to the signature."
+        )
+    return signature
 
 
 def _compile_parameter(

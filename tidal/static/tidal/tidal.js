@@ -295,7 +295,8 @@ export class Channel {
   }
 
   /** `fn(reason)` when the server takes this socket out of the topic (its rights
-   * changed); the channel is not rejoined. */
+   * changed), or refuses to let it rejoin after a reconnection; the channel is not
+   * rejoined. */
   onLeft(fn) {
     this.leftListeners.add(fn);
     return () => this.leftListeners.delete(fn);
@@ -337,7 +338,15 @@ export class Channel {
       (reply) => {
         if (reply.status !== "ok") {
           this.wanted = false;
-          this.settleJoin(false, new TidalError("refused", reply.payload?.reason ?? "refused"));
+          const reason = reply.payload?.reason ?? "refused";
+          if (this.joinListeners.size) {
+            this.settleJoin(false, new TidalError("refused", reason));
+          } else {
+            // A rejoin after reconnecting was refused (signed out meanwhile, or no longer
+            // allowed): the page is out of the topic, as when the server removes it.
+            this.socket.channels.delete(this.topic);
+            for (const fn of this.leftListeners) fn(reason);
+          }
           return;
         }
         this.joined = true;
