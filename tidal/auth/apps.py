@@ -1,8 +1,10 @@
-"""The ``tidal.auth`` app: providers for ``user: User`` / ``user: BaseUser``."""
+"""The ``tidal.auth`` app: providers for ``user: User`` / ``user: BaseUser``, and its
+security schemes in the OpenAPI document."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from tidal.apps import AppConfig
 
@@ -22,6 +24,13 @@ class AuthApp(AppConfig):
             app.provide(User, provide_current_user)
         if BaseUser not in app.providers:
             app.provide(BaseUser, provide_user)
+
+    def openapi_security_schemes(self, app: Tidal) -> Mapping[str, Mapping[str, Any]]:
+        """``bearerAuth`` (API tokens) and ``sessionCookie`` (a logged-in browser), the
+        schemes the guards' operations require (``tidal.http.openapi.SecuritySchemeProvider``)."""
+        from tidal.auth.guards import security_schemes
+
+        return security_schemes(app)
 
 
 __all__ = ["AuthApp"]

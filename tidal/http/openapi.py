@@ -10,20 +10,27 @@ What is read from where:
 * parameters: the compiled signature, dependencies included (``Signature.all_parameters``);
 * request body: the body parameter's annotation and media type;
 * responses: the return annotation and status, plus ``422`` when input is validated and a
-  ``default`` error, both ``application/problem+json`` bodies described by ``Problem``.
+  ``default`` error, both ``application/problem+json`` bodies described by ``Problem``;
+* security: the ``Security`` markers (``openapi_security``) of the handler and of every
+  dependency and guard it runs, combined per operation; the schemes they name come from
+  installed apps (``SecuritySchemeProvider``) and from the markers themselves.
+
+The core knows no authentication scheme: ``tidal.auth`` marks its guards and its ``User``
+provider with ``security(...)`` and declares its schemes from its ``AppConfig``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import logging
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, get_args, get_origin, runtime_checkable
 
 import msgspec
 from starlette.responses import Response
@@ -36,6 +43,8 @@ if TYPE_CHECKING:
     from tidal.http.routing import Route
 
 logger = logging.getLogger("tidal.openapi")
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 OPENAPI_VERSION = "3.1.0"
 REF_TEMPLATE = "#/components/schemas/{name}"
@@ -277,7 +286,11 @@ def _validates(parameter: sig.Parameter) -> bool:
 
 
 def _operation(
-    route: Route, schemas: _Schemas, errors: dict[str, dict[str, Any]]
+    route: Route,
+    schemas: _Schemas,
+    errors: dict[str, dict[str, Any]],
+    problem: dict[str, Any],
+    markers: list[Security],
 ) -> dict[str, Any]:
     signature = route.signature
     assert signature is not None, "routes are compiled before documenting"
@@ -299,11 +312,232 @@ def _operation(
         operation["requestBody"] = _request_body(body, schemas)
     status, success = _success(route, signature.return_annotation, schemas)
     responses: dict[str, Any] = {status: success}
+    if markers:
+        operation["security"], denied = _security(markers, problem)
+        for key, response in denied.items():
+            responses.setdefault(key, response)
     if any(_validates(p) for p in (*wire, *([body] if body else []))):
         responses.setdefault("422", errors["422"])
     responses["default"] = errors["default"]
     operation["responses"] = responses
     return operation
+
+
+# -- security ----------------------------------------------------------------------------
+
+SecurityRequirement = Mapping[str, Sequence[str]]
+"""One way to authenticate: security scheme names, each with the scopes it needs (``[]``
+for schemes without scopes). A client satisfies it by presenting all of them."""
+
+SECURITY_ATTRIBUTE = "openapi_security"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Security:
+    """What a guard, provider or handler tells the document about authentication; found
+    on it as ``openapi_security`` (set by ``security(...)``).
+
+    Attributes:
+        requirements: the alternatives, any one of which lets the request in. ``{}`` among
+            them means anonymous requests are let in too.
+        responses: the error statuses it answers with (401, 403, ...) and their
+            descriptions, documented as ``application/problem+json`` bodies.
+        schemes: security schemes to declare in ``components.securitySchemes`` by name, for
+            schemes no installed app declares.
+    """
+
+    requirements: tuple[dict[str, tuple[str, ...]], ...]
+    responses: dict[int, str] = dataclasses.field(default_factory=dict)
+    schemes: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+
+def security(
+    *requirements: SecurityRequirement,
+    responses: Mapping[int, str] | None = None,
+    schemes: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Callable[[F], F]:
+    """Decorator: document what a guard, a provider or a handler requires of clients.
+
+    Every operation whose handler, dependencies or guards carry a marker lists its
+    requirements under ``security`` and its ``responses``. When one operation has several
+    markers, all of them apply: ``security({"a": []}, {"b": []})`` and ``security({"a":
+    []})`` together give ``[{"a": []}]``.
+
+    Args:
+        requirements: alternative security requirements, e.g. ``{"bearerAuth": []}``;
+            any one of them suffices. At least one.
+        responses: error statuses the callable may answer with, and their descriptions.
+        schemes: scheme definitions (OpenAPI Security Scheme objects) to declare, e.g.
+            ``{"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}``. A
+            scheme an installed app declares under the same name wins.
+
+    .. versionadded:: 0.1
+    """
+    if not requirements:
+        raise TypeError(
+            "security() needs at least one requirement, e.g. security({'bearerAuth': []}); "
+            "add {} to say that anonymous requests are let in too."
+        )
+    marker = Security(
+        tuple(_requirement(r) for r in requirements),
+        {_status(status): str(text) for status, text in (responses or {}).items()},
+        {str(name): dict(scheme) for name, scheme in (schemes or {}).items()},
+    )
+
+    def mark(func: F) -> F:
+        try:
+            setattr(func, SECURITY_ATTRIBUTE, marker)
+        except AttributeError:
+            raise TypeError(
+                f"security(...) cannot mark {func!r}: decorate a function or a class, or give "
+                f"the object an `{SECURITY_ATTRIBUTE}` attribute holding a Security."
+            ) from None
+        return func
+
+    return mark
+
+
+def _requirement(requirement: SecurityRequirement) -> dict[str, tuple[str, ...]]:
+    if not isinstance(requirement, Mapping):
+        raise TypeError(
+            f"security(): {requirement!r} is not a requirement; give a mapping of scheme "
+            "names to scopes, e.g. {'bearerAuth': []}."
+        )
+    result: dict[str, tuple[str, ...]] = {}
+    for name, scopes in requirement.items():
+        if not isinstance(name, str) or isinstance(scopes, str) or not isinstance(scopes, Sequence):
+            raise TypeError(
+                f"security(): {name!r}: {scopes!r} should be a scheme name and a list of "
+                "scopes, e.g. {'bearerAuth': []}."
+            )
+        result[name] = tuple(str(scope) for scope in scopes)
+    return result
+
+
+def _status(status: int) -> int:
+    if not isinstance(status, int) or not 400 <= status <= 599:
+        raise ValueError(f"security(): responses takes error statuses (400-599), not {status!r}.")
+    return status
+
+
+@runtime_checkable
+class SecuritySchemeProvider(Protocol):
+    """An installed app's ``AppConfig`` that declares security schemes in the document,
+    whether or not a route uses them (``tidal.auth``'s ``AuthApp`` is one)."""
+
+    def openapi_security_schemes(self, app: Tidal) -> Mapping[str, Mapping[str, Any]]:
+        """Security Scheme objects by name (``{"bearerAuth": {"type": "http", ...}}``)."""
+        ...
+
+
+def _markers(signature: sig.Signature) -> list[Security]:
+    """The ``Security`` of the handler and of every dependency and guard it runs."""
+    found: list[Security] = []
+    seen: set[int] = set()
+
+    def walk(signature: sig.Signature) -> None:
+        if id(signature.func) in seen:
+            return
+        seen.add(id(signature.func))
+        marker = getattr(signature.func, SECURITY_ATTRIBUTE, None)
+        if isinstance(marker, Security) and marker not in found:
+            found.append(marker)
+        for parameter in signature.parameters:
+            if parameter.dependency is not None:
+                walk(parameter.dependency)
+
+    walk(signature)
+    return found
+
+
+_Requirement = dict[str, frozenset[str]]
+
+
+def _all_of(markers: list[Security]) -> list[_Requirement]:
+    """The alternatives that satisfy every marker at once: each marker's alternatives
+    combined with the others' (scopes merged), keeping only the weakest. So two markers
+    asking for ``bearer or cookie`` ask for ``bearer or cookie``, not ``bearer and
+    cookie`` too."""
+    combined: list[_Requirement] = [{}]
+    for marker in markers:
+        product: list[_Requirement] = []
+        for have in combined:
+            for alternative in marker.requirements:
+                merged = dict(have)
+                for scheme, scopes in alternative.items():
+                    merged[scheme] = merged.get(scheme, frozenset()) | frozenset(scopes)
+                if merged not in product:
+                    product.append(merged)
+        # An alternative asking for more than another non-anonymous one is never needed;
+        # ``{}`` (anonymous allowed) is kept beside the others as documentation.
+        combined = [
+            requirement
+            for requirement in product
+            if not any(
+                other and other != requirement and _within(other, requirement) for other in product
+            )
+        ]
+    return combined
+
+
+def _within(smaller: _Requirement, larger: _Requirement) -> bool:
+    return all(scheme in larger and smaller[scheme] <= larger[scheme] for scheme in smaller)
+
+
+def _security(
+    markers: list[Security], problem: dict[str, Any]
+) -> tuple[list[dict[str, list[str]]], dict[str, Any]]:
+    """The operation's ``security`` and the error responses its markers add."""
+    requirements = [
+        {scheme: sorted(scopes) for scheme, scopes in requirement.items()}
+        for requirement in _all_of(markers)
+    ]
+    statuses: dict[int, str] = {}
+    for marker in markers:
+        for status, text in marker.responses.items():
+            statuses.setdefault(status, text)
+    responses = {
+        str(status): {"description": statuses[status], "content": {PROBLEM_JSON: problem}}
+        for status in sorted(statuses)
+    }
+    return requirements, responses
+
+
+def _security_schemes(app: Tidal, markers: Iterable[Security]) -> dict[str, Any]:
+    """The installed apps' schemes (first app first), then those only markers declare."""
+    schemes: dict[str, Any] = {}
+    for config in app.apps:
+        if isinstance(config, SecuritySchemeProvider):
+            for name, scheme in config.openapi_security_schemes(app).items():
+                schemes.setdefault(name, dict(scheme))
+    for marker in markers:
+        for name, scheme in marker.schemes.items():
+            schemes.setdefault(name, dict(scheme))
+    return schemes
+
+
+def _drop_undeclared(operations: Iterable[dict[str, Any]], schemes: Mapping[str, Any]) -> None:
+    """Requirements naming a scheme nobody declared would make the document invalid: they
+    are left out, with a warning naming the scheme."""
+    missing: set[str] = set()
+    for operation in operations:
+        requirements = operation.get("security")
+        if not requirements:
+            continue
+        kept = [r for r in requirements if all(name in schemes for name in r)]
+        missing.update(name for r in requirements for name in r if name not in schemes)
+        if kept:
+            operation["security"] = kept
+        else:
+            del operation["security"]
+    for name in sorted(missing):
+        logger.warning(
+            "OpenAPI: the security scheme %r is required by a route but declared nowhere; it "
+            "is left out of the document. Declare it with security(..., schemes={%r: {...}}) "
+            "or from an installed app's openapi_security_schemes().",
+            name,
+            name,
+        )
 
 
 def _documented(routes: Iterable[Route]) -> list[Route]:
@@ -326,13 +560,17 @@ def openapi_document(app: Tidal) -> dict[str, Any]:
     }
     paths: dict[str, dict[str, Any]] = {}
     named: list[tuple[dict[str, Any], str, str, int]] = []  # operation, name, method, count
+    used: list[Security] = []
     for route in _documented(app.route_table.routes):
         item = paths.setdefault(openapi_path(route.path), {})
         methods = [m for m in _METHOD_ORDER if m.upper() in route.methods]
         if "get" in methods and "head" in methods:
             methods.remove("head")
+        assert route.signature is not None
+        markers = _markers(route.signature)
+        used.extend(m for m in markers if m not in used)
         for method in methods:
-            operation = _operation(route, schemas, errors)
+            operation = _operation(route, schemas, errors, problem, markers)
             item[method] = operation
             named.append((operation, route.name, method, len(methods)))
     for item in paths.values():
@@ -355,7 +593,11 @@ def openapi_document(app: Tidal) -> dict[str, Any]:
     }
     if tags:
         document["tags"] = [{"name": tag} for tag in tags]
+    security_schemes = _security_schemes(app, used)
+    _drop_undeclared((op for item in paths.values() for op in item.values()), security_schemes)
     document["components"] = {"schemas": schemas.resolve()}
+    if security_schemes:
+        document["components"]["securitySchemes"] = security_schemes
     return document
 
 
@@ -382,4 +624,14 @@ def _assign_operation_ids(
         operation.update(rest)
 
 
-__all__ = ["OPENAPI_VERSION", "Problem", "openapi_document", "openapi_path"]
+__all__ = [
+    "OPENAPI_VERSION",
+    "SECURITY_ATTRIBUTE",
+    "Problem",
+    "Security",
+    "SecurityRequirement",
+    "SecuritySchemeProvider",
+    "openapi_document",
+    "openapi_path",
+    "security",
+]

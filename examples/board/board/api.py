@@ -4,6 +4,10 @@ Clients authenticate with an API token: ``POST /api/token`` with a username and 
 returns one; send it as ``Authorization: Bearer <token>``. Browsers of logged-in users may
 call it too, with their session cookie and the page's CSRF token (``X-CSRF-Token``).
 Boards a user is not a member of answer 404.
+
+``/openapi.json`` says the same to machines: it declares the ``bearerAuth`` and
+``sessionCookie`` security schemes, and every operation but ``POST /api/token`` requires
+one of them (each takes ``user: User``, directly or through ``board.access``).
 """
 
 from __future__ import annotations
