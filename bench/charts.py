@@ -2,6 +2,8 @@
 
 One panel per workload, one bar per peer, Tidal's bars in a colour of their own; the
 whiskers on throughput bars span the repetitions (min to max), so the noise is visible.
+The WebSocket workloads join them: ws_fanout's messages/s and delivery latency, and
+ws_idle's server memory per connection in the memory chart.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def _throughput(ax: Axes, valid: list[Measurement]) -> None:
     high = [hi - v for v, hi in zip(values, highs, strict=True)]
     ax.barh(peers, values, xerr=[low, high], color=[_colour(p) for p in peers], capsize=2)
     ax.invert_yaxis()
-    ax.set_xlabel("requests/s (median; whiskers: min-max)")
+    unit = "messages delivered/s" if valid[0].metric == "msgs" else "requests/s"
+    ax.set_xlabel(f"{unit} (median; whiskers: min-max)")
 
 
 def _latency(ax: Axes, valid: list[Measurement]) -> None:
@@ -88,22 +91,34 @@ def _latency(ax: Axes, valid: list[Measurement]) -> None:
 
 def _memory(ax: Axes, valid: list[Measurement]) -> None:
     peers = [m.peer for m in valid]
-    values = [(m.peak_rss_kib or 0) / 1024 for m in valid]
+    if valid[0].metric == "kib":  # ws_idle: what each idle connection costs the server
+        values = [
+            (m.ws[m.selected].kib_per_connection or 0.0) if m.selected is not None else 0.0
+            for m in valid
+        ]
+        label = "server RSS per idle connection, KiB"
+    else:
+        values = [(m.peak_rss_kib or 0) / 1024 for m in valid]
+        label = "peak RSS, MiB (process tree)"
     ax.barh(peers, values, color=[_colour(p) for p in peers])
     ax.invert_yaxis()
-    ax.set_xlabel("peak RSS, MiB (process tree)")
+    ax.set_xlabel(label)
 
 
 def write_charts(measurements: list[Measurement], out_dir: Path) -> list[str]:
     """Write the PNGs into ``out_dir``; return their file names."""
     workloads = list(dict.fromkeys(m.workload for m in measurements))
     throughput = [
-        w for w in workloads if any(m.workload == w and m.metric == "rps" for m in measurements)
+        w
+        for w in workloads
+        if any(m.workload == w and m.metric in ("rps", "msgs") for m in measurements)
     ]
-    latency_first = [w for w in workloads if w not in throughput]
+    latency_first = [
+        w for w in workloads if any(m.workload == w and m.metric == "p99" for m in measurements)
+    ]
     written = [
         _panels(measurements, throughput, out_dir / "throughput.png",
-                "Requests per second (one server core)", _throughput),
+                "Requests (messages) per second (one server core)", _throughput),
         _panels(measurements, latency_first + throughput, out_dir / "latency.png",
                 "Latency under load: p50 and p99", _latency),
         _panels(measurements, workloads, out_dir / "memory.png",

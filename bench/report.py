@@ -3,13 +3,15 @@
 results.json keeps every repetition and command so numbers can be re-derived;
 results.md is the human summary: a peers x workloads matrix, Tidal's ratio to each
 peer, the issue's targets checked, and per-workload detail with the spread over
-repetitions. Charts come from ``bench/charts.py`` (matplotlib, a bench dependency).
+repetitions (the WebSocket workloads in a table of their own). Charts come from
+``bench/charts.py`` (matplotlib, a bench dependency).
 """
 
 from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,20 @@ def _fmt_rps(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
 
 
+def _fmt_kib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} KiB"
+
+
+# What each metric compares (see bench/workloads.py:Workload); the others are higher-better.
+UNITS = {"rps": "req/s", "msgs": "msg/s", "p99": "p99", "kib": "KiB/conn"}
+LOWER_IS_BETTER = frozenset({"p99", "kib"})
+WS_METRICS = frozenset({"msgs", "kib"})
+
+
+def is_ws(m: Measurement) -> bool:
+    return m.metric in WS_METRICS
+
+
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
 
 
@@ -52,23 +68,32 @@ def short_reason(reason: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def score(m: Measurement) -> float | None:
-    """The figure compared for ``m``: req/s, or p99 in ms for latency workloads."""
-    r = m.result
-    if r is None:
-        return None
+def _value(m: Measurement, index: int) -> float | None:
+    """The compared figure of repetition ``index``."""
+    if m.metric == "kib":
+        return m.ws[index].kib_per_connection if index < len(m.ws) else None
+    r = m.repetitions[index]
     return r.p99_ms if m.metric == "p99" else r.requests_per_sec
 
 
+def score(m: Measurement) -> float | None:
+    """The figure compared for ``m``: req/s or msg/s, p99 in ms for latency workloads, or
+    KiB of server memory per idle connection."""
+    if m.result is None or m.selected is None:
+        return None
+    return _value(m, m.selected)
+
+
 def advantage(tidal: Measurement, peer: Measurement) -> float | None:
-    """How many times better Tidal did: req/s Tidal / peer, or p99 peer / Tidal.
+    """How many times better Tidal did: req/s (msg/s) Tidal / peer, or p99 (memory) peer /
+    Tidal.
 
     Above 1 means Tidal is ahead, whichever the metric.
     """
     a, b = score(tidal), score(peer)
     if not a or not b:
         return None
-    return b / a if tidal.metric == "p99" else a / b
+    return b / a if tidal.metric in LOWER_IS_BETTER else a / b
 
 
 def ratios(
@@ -89,7 +114,7 @@ def spread(m: Measurement) -> tuple[float, float] | None:
     """(min, max) of the compared figure over the repetitions, when there are several."""
     if m.result is None or len(m.repetitions) < 2:
         return None
-    values = [(r.p99_ms or 0.0) if m.metric == "p99" else r.requests_per_sec for r in m.repetitions]
+    values = [v or 0.0 for v in (_value(m, i) for i in range(len(m.repetitions)))]
     return min(values), max(values)
 
 
@@ -99,6 +124,8 @@ def _cell(m: Measurement | None) -> str:
     value = score(m)
     if value is None:
         return m.status
+    if m.metric == "kib":
+        return _fmt_kib(value)
     return _fmt_ms(value) if m.metric == "p99" else _fmt_rps(value)
 
 
@@ -107,12 +134,13 @@ def _order(items: list[str]) -> list[str]:
 
 
 def summary_table(measurements: list[Measurement]) -> str:
-    """Peers x workloads: req/s (p99 for the stall workload)."""
+    """Peers x workloads: req/s (p99 for the stall workload, msg/s and KiB per connection
+    for the WebSocket workloads)."""
     peers = _order([m.peer for m in measurements])
     workloads = _order([m.workload for m in measurements])
     by_key = {(m.peer, m.workload): m for m in measurements}
     metric = {m.workload: m.metric for m in measurements}
-    heads = [f"{w} (p99)" if metric[w] == "p99" else f"{w} (req/s)" for w in workloads]
+    heads = [f"{w} ({UNITS.get(metric[w], metric[w])})" for w in workloads]
     lines = [
         "| peer | " + " | ".join(heads) + " |",
         "| --- |" + " ---: |" * len(workloads),
@@ -154,11 +182,16 @@ class Target:
 def targets(measurements: list[Measurement]) -> list[Target]:
     """The issue's targets, as ratios that must reach ``minimum`` (see docs/performance.md)."""
     present = {m.peer for m in measurements}
-    all_workloads = _order([m.workload for m in measurements])
+    all_workloads = _order([m.workload for m in measurements if not is_ws(m)])
     throughput = [w for w in all_workloads if w != "stall"]
+    websocket = _order([m.workload for m in measurements if is_ws(m)])
     out: list[Target] = []
     for tidal, asgi in TIDAL_PEERS.items():
         if tidal not in present:
+            continue
+        # shared/DESIGN.md: on WebSockets, Tidal's target is Node's figures.
+        out.append(Target("≥ 1.0x node-ws", tidal, "node-ws", websocket, 1.0))
+        if not all_workloads:
             continue
         asgi_peer = asgi if asgi in present else "asgi"
         for django in ("django", "django-asgi"):
@@ -187,8 +220,20 @@ def targets_table(measurements: list[Measurement]) -> str:
 
 
 def markdown_table(measurements: list[Measurement]) -> str:
-    """Per-workload detail: the figures, their spread, memory, Tidal's advantage, notes."""
+    """The detail tables that apply: HTTP workloads, then WebSocket workloads."""
+    tables = []
+    if any(not is_ws(m) for m in measurements):
+        tables.append(http_table(measurements))
+    if any(is_ws(m) for m in measurements):
+        tables.append(ws_table(measurements))
+    return "\n\n".join(tables)
+
+
+def http_table(measurements: list[Measurement]) -> str:
+    """Per-workload detail: the figures, their spread, memory, Tidal's advantage, notes
+    (HTTP workloads; ``ws_table`` has the WebSocket ones)."""
     ratio = ratios(measurements)
+    measurements = [m for m in measurements if not is_ws(m)]
     lines = [
         "| workload | peer | server | status | req/s (min-max) | p50 | p99 (min-max) "
         "| peak RSS | tidal ÷ peer | notes |",
@@ -227,13 +272,92 @@ def markdown_table(measurements: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
+def _minmax(values: list[float], fmt: Callable[[float], str]) -> str:
+    return "" if len(values) < 2 else f" ({fmt(min(values))}-{fmt(max(values))})"
+
+
+def ws_table(measurements: list[Measurement]) -> str:
+    """WebSocket detail: ws_fanout's deliveries/s and delivery latency, ws_idle's memory
+    per connection and connect rate, with the server's and the client's CPU."""
+    ratio = ratios(measurements)
+    lines = [
+        "| workload | peer | server | status | connections | msg/s or conn/s (min-max) | p50 "
+        "| p99 | slowest subscriber | server CPU per delivery | KiB/conn (min-max) "
+        "| client CPU | tidal ÷ peer | notes |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | --- |",
+    ]
+    for m in (m for m in measurements if is_ws(m)):
+        r = m.result
+        cells = ["-"] * 8
+        notes: list[str] = []
+        if r is not None and m.selected is not None and m.selected < len(m.ws):
+            o = m.ws[m.selected]
+            rates = [x.requests_per_sec for x in m.repetitions]
+            kibs = [x.kib_per_connection for x in m.ws if x.kib_per_connection is not None]
+            cpu = (
+                f"{o.server_cpu_s / o.deliveries * 1e6:.1f} µs"
+                if o.server_cpu_s is not None and o.deliveries
+                else "-"
+            )
+            cells = [
+                f"{o.connections:,}",
+                _fmt_rps(r.requests_per_sec) + _minmax(rates, _fmt_rps),
+                _fmt_ms(r.p50_ms),
+                _fmt_ms(r.p99_ms),
+                _fmt_ms(o.last_client_ms),
+                cpu,
+                (_fmt_kib(o.kib_per_connection) + _minmax(kibs, lambda v: f"{v:.1f}"))
+                if o.kib_per_connection is not None
+                else "-",
+                f"{o.client_cpu_share:.0%}",
+            ]
+            if o.mode == "fanout":
+                notes.append(f"{o.messages} events of {o.payload_bytes} B timed")
+            else:
+                notes.append(
+                    f"RSS {_fmt_mib(o.baseline_rss_kib)} -> {_fmt_mib(o.peak_rss_kib)}; "
+                    "rate and latency: connect + join"
+                )
+            if o.client_cpu_share > 0.8:
+                notes.append("client near saturation")
+        elif m.status == "not yet":
+            notes.append(m.reason)
+        rel = ratio.get((m.peer, m.workload))
+        cells.append("-" if rel is None else f"{rel:.2f}x")
+        lines.append(
+            f"| {m.workload} | {m.peer} | {m.server} | {m.status} | "
+            + " | ".join(cells)
+            + f" | {'; '.join(notes)} |"
+        )
+    return "\n".join(lines)
+
+
+def last_round(m: Measurement) -> str:
+    """One log line for the latest repetition of ``m``."""
+    r = m.repetitions[-1]
+    if not is_ws(m):
+        return f"{r.requests_per_sec:,.0f} req/s, p50 {r.p50_ms} ms, p99 {r.p99_ms} ms"
+    o = m.ws[-1]
+    if o.mode == "idle":
+        return (
+            f"{o.kib_per_connection} KiB per connection ({o.connections:,} connections, "
+            f"{r.requests_per_sec:,.0f} connections/s)"
+        )
+    return (
+        f"{r.requests_per_sec:,.0f} msg/s to {o.connections:,} subscribers, p50 {r.p50_ms} ms, "
+        f"p99 {r.p99_ms} ms, client CPU {o.client_cpu_share:.0%}"
+    )
+
+
 def render_markdown(data: dict[str, Any], charts: list[str] | None = None) -> str:
     settings: RunSettings = data["settings"]
     measurements: list[Measurement] = data["results"]
     machine = data["machine"]
     packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items() if v)
     pinning = (
-        f"server on CPU {settings.server_cpu}, wrk on CPU {settings.load_cpu} (taskset)"
+        f"server on CPU {settings.server_cpu}, wrk (or the WebSocket client) on CPU "
+        f"{settings.load_cpu} (taskset)"
         if settings.server_cpu is not None
         else "none (fewer than 2 CPUs or no taskset): numbers are noisier"
     )
@@ -243,7 +367,7 @@ def render_markdown(data: dict[str, Any], charts: list[str] | None = None) -> st
         "",
         f"Command: `{data['command']}` (took {data['elapsed_s']} s)",
         "",
-        "## Summary (req/s; p99 latency for stall)",
+        "## Summary (req/s; p99 latency for stall; msg/s and KiB per connection for ws_*)",
         "",
         summary_table(measurements),
         "",
@@ -253,7 +377,8 @@ def render_markdown(data: dict[str, Any], charts: list[str] | None = None) -> st
         out += [
             "## Tidal ÷ peer",
             "",
-            "Above 1.00x Tidal is ahead: req/s Tidal ÷ peer, and for stall p99 peer ÷ Tidal.",
+            "Above 1.00x Tidal is ahead: req/s (msg/s) Tidal ÷ peer; for stall p99, and for "
+            "ws_idle memory per connection, peer ÷ Tidal.",
             "",
             ratio,
             "",
@@ -261,20 +386,44 @@ def render_markdown(data: dict[str, Any], charts: list[str] | None = None) -> st
     goals = targets_table(measurements)
     if goals:
         out += ["## Targets (issue 7)", "", goals, ""]
-    out += [
-        "## Detail",
-        "",
-        markdown_table(measurements),
-        "",
-        f"Figures: {settings.selection}, out of {settings.repetitions} repetition(s) of "
-        f"{settings.duration_s:g} s, each after a fresh server start and a "
-        f"{settings.warmup_s:g} s warm-up ({settings.rounds}); "
-        f"`wrk -t{settings.threads} -c{settings.connections} --timeout 8s --latency`. "
-        "Peak RSS is the server process tree's high-water mark (VmHWM, summed over "
-        "processes: worker pools included). A peer is only timed after its responses pass "
-        "verification; 'invalid' means a wrong response or error statuses under load, "
-        "'error' means it did not run, 'not yet' means it has no implementation.",
-    ]
+    http = [m for m in measurements if not is_ws(m)]
+    ws = [m for m in measurements if is_ws(m)]
+    if http:
+        out += [
+            "## Detail",
+            "",
+            http_table(measurements),
+            "",
+            f"Figures: {settings.selection}, out of {settings.repetitions} repetition(s) of "
+            f"{settings.duration_s:g} s, each after a fresh server start and a "
+            f"{settings.warmup_s:g} s warm-up ({settings.rounds}); "
+            f"`wrk -t{settings.threads} -c{settings.connections} --timeout 8s --latency`. "
+            "Peak RSS is the server process tree's high-water mark (VmHWM, summed over "
+            "processes: worker pools included). A peer is only timed after its responses pass "
+            "verification; 'invalid' means a wrong response or error statuses under load, "
+            "'error' means it did not run, 'not yet' means it has no implementation.",
+        ]
+    if ws:
+        out += [
+            "",
+            "## WebSocket detail",
+            "",
+            ws_table(measurements),
+            "",
+            f"ws_fanout: {settings.ws_clients:,} subscribers of one topic, {settings.ws_warmup} "
+            f"untimed events, then {settings.ws_messages} timed (or as many as fit in "
+            f"{settings.ws_budget_s:g} s, at least 3) of {settings.ws_payload} bytes of "
+            "padding, each published (`POST /publish`) once every subscriber has the "
+            "previous one; latency is arrival minus the publisher's timestamp in the event. "
+            f"ws_idle: {settings.ws_idle:,} subscribers that then say nothing, held "
+            f"{settings.ws_hold_s:g} s; KiB/conn is (peak RSS of the server's process tree "
+            "while they are open - RSS before they open) / connections. Median of "
+            f"{settings.repetitions} round(s), each on a fresh server, by msg/s and by KiB/conn. "
+            "Client: `bench/ws_client.py` pinned to the load CPU; 'client CPU' is its share of "
+            "that core while timed (near 100% would mean the client, not the server, is the "
+            "limit). Verified before timing and during it: every subscriber gets every event "
+            "once, in order, with the published payload, or the peer is invalid.",
+        ]
     problems = [m for m in measurements if m.status != "ok"]
     if problems:
         out += ["", "## Invalid, failed or missing", ""]
@@ -295,19 +444,32 @@ def render_markdown(data: dict[str, Any], charts: list[str] | None = None) -> st
         "- Node packages: "
         + (", ".join(f"{k} {v}" for k, v in machine.get("node_packages", {}).items()) or "-"),
         f"- wrk: {machine['wrk']}",
+        *(
+            ["- WebSocket stacks: " + ", ".join(f"{k} {v}" for k, v in ws_versions.items())]
+            if (ws_versions := machine.get("ws_packages"))
+            else []
+        ),
         f"- Git revision: {machine['git_revision'] or 'none (no commit yet)'}",
         f"- Load average (1 min) at start {load.get('start', '-')}, at end "
         f"{load.get('end', '-')}: other work on the machine shares its CPUs",
         "",
         "## Settings",
         "",
-        f"- Mode: {settings.mode}; connections {settings.connections}, "
-        f"wrk threads {settings.threads}",
+        f"- Mode: {settings.mode}"
+        + (f"; connections {settings.connections}, wrk threads {settings.threads}" if http else ""),
         f"- Server: {settings.server or 'each peer default'}; pinning: {pinning}",
         "- PostgreSQL: shared server, not pinned; database `bench` with "
         "synchronous_commit=off; every peer's pool holds at most 10 connections",
         "",
     ]
+    if ws:
+        out.insert(
+            -1,
+            f"- WebSocket: {settings.ws_clients:,} subscribers x {settings.ws_messages} events "
+            f"of {settings.ws_payload} B (warm-up {settings.ws_warmup}, budget "
+            f"{settings.ws_budget_s:g} s); {settings.ws_idle:,} idle connections held "
+            f"{settings.ws_hold_s:g} s",
+        )
     return "\n".join(out)
 
 

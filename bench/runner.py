@@ -3,7 +3,8 @@
 Each (peer, workload) pair gets a fresh server process so peak memory belongs
 to one workload and one workload's warm state can't help the next. The server
 is pinned to one CPU and wrk (plus this process) to another, so the load
-generator never competes with the server it measures.
+generator never competes with the server it measures. The WebSocket workloads
+use their own driver (``bench/ws_driver.py``) with the same rules.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -28,11 +30,14 @@ import httpx
 
 from bench import pgdata, report
 from bench.peers import PEERS, Peer
+from bench.peers.ws_peers import WS_ENDPOINTS, serves
 from bench.servers import REPO_ROOT, ServerError, ServerProcess
 from bench.sysinfo import load_average, machine_info
 from bench.verify import check_wrk_result, verify_workload
 from bench.workloads import WORKLOADS, WORLD, Workload
 from bench.wrk import WrkError, WrkResult, parse_wrk_output, run_wrk, wrk_command
+from bench.ws_client import Outcome
+from bench.ws_driver import measure_ws, ws_versions
 
 RESULTS_ROOT = Path(__file__).resolve().parent / "results"
 # One benchmark run per machine at a time: two runs would pin their servers to the same
@@ -55,6 +60,24 @@ SELECTION = (
 )
 
 
+class WsPreset(NamedTuple):
+    """Sizes of the WebSocket workloads: ``clients`` subscribers get ``warmup`` then
+    ``messages`` broadcasts of ``payload`` bytes (at most ``budget_s`` of them timed,
+    at least 3); ``idle`` connections are held ``hold_s`` seconds."""
+
+    clients: int
+    messages: int
+    warmup: int
+    idle: int
+    payload: int = 64
+    hold_s: float = 2.0
+    budget_s: float = 30.0
+
+
+WS_QUICK = WsPreset(clients=200, messages=10, warmup=1, idle=300, hold_s=0.5, budget_s=3.0)
+WS_FULL = WsPreset(clients=5000, messages=50, warmup=2, idle=5000, hold_s=3.0, budget_s=30.0)
+
+
 @dataclass
 class RunSettings:
     peers: list[str]
@@ -70,6 +93,21 @@ class RunSettings:
     load_cpu: int | None = None
     selection: str = SELECTION
     rounds: str = "interleaved: each round starts every (peer, workload) afresh"
+    # WebSocket workloads; None: the mode's preset (WS_QUICK or WS_FULL), set by run().
+    ws_clients: int | None = None
+    ws_messages: int | None = None
+    ws_warmup: int | None = None
+    ws_idle: int | None = None
+    ws_payload: int | None = None
+    ws_hold_s: float | None = None
+    ws_budget_s: float | None = None
+
+    def fill_ws_sizes(self) -> None:
+        """Take every WebSocket size not given from the mode's preset."""
+        preset = WS_QUICK if self.mode == "quick" else WS_FULL
+        for name in WsPreset._fields:
+            if getattr(self, "ws_" + name) is None:
+                setattr(self, "ws_" + name, getattr(preset, name))
 
 
 @dataclass
@@ -96,7 +134,8 @@ class Measurement:
     peak_rss_kib: int | None = None
     peak_tree_rss_kib: int | None = None
     server_command: list[str] = field(default_factory=list)
-    wrk_command: list[str] = field(default_factory=list)
+    wrk_command: list[str] = field(default_factory=list)  # or the WebSocket client's
+    ws: list[Outcome] = field(default_factory=list)  # WebSocket workloads: per repetition
 
     @property
     def result(self) -> WrkResult | None:
@@ -114,10 +153,15 @@ def choose_cpus() -> tuple[int | None, int | None]:
     return None, None
 
 
-def select_median(results: list[WrkResult], metric: str = "rps") -> int:
-    """Index of the median run by req/s, or by p99 (lower median for an even count)."""
+def select_median(
+    results: list[WrkResult], metric: str = "rps", ws: list[Outcome] | None = None
+) -> int:
+    """Index of the median run by req/s (msg/s), by p99, or by memory per connection
+    (``ws``, for ``"kib"``); the lower median for an even count."""
     if metric == "p99":
         order = sorted(range(len(results)), key=lambda i: results[i].p99_ms or 0.0)
+    elif metric == "kib" and ws:
+        order = sorted(range(len(ws)), key=lambda i: ws[i].kib_per_connection or 0.0)
     else:
         order = sorted(range(len(results)), key=lambda i: results[i].requests_per_sec)
     return order[(len(order) - 1) // 2]
@@ -167,11 +211,16 @@ class _Background:
 
 def new_measurement(peer: Peer, workload: Workload, settings: RunSettings) -> Measurement:
     server = settings.server if settings.server and peer.asgi else peer.server
+    app = peer.app_for(workload.name)
+    endpoint = WS_ENDPOINTS.get(peer.name) if workload.ws else None
+    if endpoint is not None:
+        app = endpoint.app or app
+        server = endpoint.server or server
     m = Measurement(
         peer=peer.name,
         workload=workload.name,
         server=server,
-        app=peer.app_for(workload.name),
+        app=app,
         metric=workload.metric,
     )
     if workload.name in peer.missing:
@@ -287,11 +336,27 @@ def measure(
 
 
 Driver = Callable[..., Measurement]
-DRIVERS: dict[str, Driver] = {"wrk": measure}
+DRIVERS: dict[str, Driver] = {"wrk": measure, "ws": measure_ws}
 """Load generator per ``Workload.driver``: ``driver(peer, workload, settings, m,
-repetitions=1)`` runs one round and appends to ``m``, like :func:`measure`. The
-WebSocket fan-out and idle-memory workloads register their client here (see
-``bench/ws_fanout.py``)."""
+repetitions=1)`` runs one round and appends to ``m``, like :func:`measure`. ``"ws"``:
+the WebSocket fan-out and idle-memory client (``bench/ws_driver.py``)."""
+
+
+def applies(peer: Peer, workload: Workload) -> bool:
+    """Whether ``peer`` has an implementation of ``workload``'s suite (HTTP or WebSocket);
+    within a suite a missing workload is reported "not yet", never dropped."""
+    return serves(peer.name, websocket=workload.ws is not None)
+
+
+def raise_open_files_limit(needed: int) -> int:
+    """Raise this process's (and so its children's) open-files limit toward ``needed``,
+    up to the hard limit; return the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
 
 
 @contextlib.contextmanager
@@ -330,6 +395,20 @@ def run(settings: RunSettings, *, output_dir: Path | None, command: str) -> dict
         signal.signal(signal.SIGTERM, previous)
 
 
+def _prepare_ws(settings: RunSettings) -> None:
+    """Open-files limit for the idle connections (server and client each hold one per
+    connection); fewer connections, said loudly, when the machine allows fewer."""
+    assert settings.ws_clients is not None
+    assert settings.ws_idle is not None
+    wanted = max(settings.ws_clients, settings.ws_idle) + 1024
+    limit = raise_open_files_limit(wanted)
+    if limit < wanted:
+        allowed = max(limit - 1024, 1)
+        _log(f"warning: open files limited to {limit} (ulimit -n): {allowed} connections at most")
+        settings.ws_clients = min(settings.ws_clients, allowed)
+        settings.ws_idle = min(settings.ws_idle, allowed)
+
+
 def _run(settings: RunSettings, *, output_dir: Path | None, command: str) -> dict[str, Any]:
     started = time.perf_counter()
     started_at = datetime.now().astimezone()
@@ -343,7 +422,15 @@ def _run(settings: RunSettings, *, output_dir: Path | None, command: str) -> dic
     if settings.load_cpu is not None:
         # Keep the harness itself (verification, memory sampling) off the server's CPU.
         os.sched_setaffinity(0, {settings.load_cpu})
-    pairs = [(PEERS[p], WORKLOADS[w]) for p in settings.peers for w in settings.workloads]
+    settings.fill_ws_sizes()
+    every = [(PEERS[p], WORKLOADS[w]) for p in settings.peers for w in settings.workloads]
+    pairs = [(peer, workload) for peer, workload in every if applies(peer, workload)]
+    for suite, websocket in (("WebSocket", True), ("HTTP", False)):
+        names = {p.name for p, w in every if (w.ws is not None) == websocket and not applies(p, w)}
+        if names:
+            _log(f"{suite} workloads skipped for {', '.join(sorted(names))}: no implementation")
+    if any(w.ws for _, w in pairs):
+        _prepare_ws(settings)
     if any(w.needs_db for _, w in pairs):
         _log("database: " + pgdata.ensure())
         pgdata.vacuum()
@@ -356,11 +443,7 @@ def _run(settings: RunSettings, *, output_dir: Path | None, command: str) -> dic
                 _log(f"round {round_}/{settings.repetitions}: {peer.name} / {workload.name} ...")
                 DRIVERS[workload.driver](peer, workload, settings, m, repetitions=1)
                 if m.status == "ok":
-                    r = m.repetitions[-1]
-                    _log(
-                        f"{peer.name} / {workload.name}: {r.requests_per_sec:,.0f} req/s, "
-                        f"p50 {r.p50_ms} ms, p99 {r.p99_ms} ms"
-                    )
+                    _log(f"{peer.name} / {workload.name}: {report.last_round(m)}")
                 else:
                     _log(f"{peer.name} / {workload.name}: {m.status.upper()}: {m.reason}")
     finally:
@@ -370,12 +453,15 @@ def _run(settings: RunSettings, *, output_dir: Path | None, command: str) -> dic
         if m.status == "not yet":
             _log(f"{peer.name} / {workload.name}: NOT YET: {m.reason}")
 
+    machine = machine_info(REPO_ROOT)
+    if any(w.ws for _, w in pairs):
+        machine["ws_packages"] = ws_versions()
     data: dict[str, Any] = {
         "date": started_at.strftime("%Y-%m-%d"),
         "started_at": started_at.isoformat(timespec="seconds"),
         "elapsed_s": round(time.perf_counter() - started, 1),
         "command": command,
-        "machine": machine_info(REPO_ROOT),
+        "machine": machine,
         "load_average": {"start": load_at_start, "end": load_average()},
         "settings": settings,
         "results": measurements,

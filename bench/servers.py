@@ -26,11 +26,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _uvicorn(app: str, port: int) -> list[str]:
+    # WebSockets on the sans-I/O websockets protocol, as `tidal run` serves them.
     return [
         sys.executable, "-m", "uvicorn", app,
         "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--log-level", "warning",
-        "--loop", "uvloop", "--http", "httptools", "--workers", "1",
+        "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+        "--workers", "1",
     ]  # fmt: skip
 
 
@@ -53,6 +55,13 @@ def _gunicorn(app: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def _daphne(app: str, port: int) -> list[str]:
+    # Django Channels' own server; verbosity 0 turns its access log off, as for uvicorn.
+    return [
+        sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "0", app,
+    ]  # fmt: skip
+
+
 def _node(app: str, port: int) -> list[str]:
     # ``app`` is a script under bench/node/ using the packages installed there by npm.
     return ["node", app, str(port)]
@@ -62,6 +71,7 @@ SERVERS: dict[str, Callable[[str, int], list[str]]] = {
     "uvicorn": _uvicorn,
     "granian": _granian,
     "gunicorn": _gunicorn,
+    "daphne": _daphne,
     "node": _node,
 }
 """Server name -> argv builder taking (app, port)."""
@@ -244,6 +254,11 @@ class ServerProcess:
         self._log.seek(0)
         text = self._log.read().decode(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id (its workers are its descendants), once started."""
+        return None if self._proc is None else self._proc.pid
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

@@ -4,15 +4,17 @@ Every peer serves each workload at the same path. The same headers are sent by
 the verifier and by wrk, so what is verified is what is timed. The test types
 follow TechEmpower's requirements (plaintext, json, db, queries, fortunes,
 updates); ``stall`` is Tidal's own: the p99 of ``/json`` while a second load keeps
-``/cpu`` (about 20 ms of CPU per request) busy. WebSocket workloads (fan-out,
-idle-connection memory) belong to the real-time suite; they plug in here as
-workloads whose ``driver`` names a load generator other than wrk (see
-``bench/runner.py:DRIVERS``).
+``/cpu`` (about 20 ms of CPU per request) busy. The WebSocket workloads (``ws_fanout``:
+broadcast fan-out; ``ws_idle``: memory per idle connection) are timed by their own load
+client instead of wrk (``driver="ws"``, see ``bench/runner.py:DRIVERS`` and
+``bench/ws_driver.py``); ``path`` is then the endpoint their publisher posts to.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import httpx
 
 from bench.pgdata import PgWorld, expected_fortunes
 from bench.verify import (
@@ -57,8 +59,9 @@ class Workload:
     """One endpoint to time. ``wrk_args`` are extra wrk options (e.g. ``-s script``).
 
     ``probes`` are verified along with ``path``; ``needs_db`` makes the runner set up
-    PostgreSQL first; ``metric`` says what the table compares: ``"rps"`` (higher is
-    better) or ``"p99"`` (lower is better).
+    PostgreSQL first; ``metric`` says what the table compares: ``"rps"`` (req/s) and
+    ``"msgs"`` (messages delivered/s), higher is better; ``"p99"`` (ms) and ``"kib"``
+    (server memory per connection), lower is better.
     """
 
     name: str
@@ -72,6 +75,13 @@ class Workload:
     background: Background | None = None
     metric: str = "rps"
     driver: str = "wrk"
+    ws: str | None = None  # "fanout" or "idle": what the WebSocket client does
+
+
+def _publish_accepted(response: httpx.Response) -> list[str]:
+    """The WebSocket workloads' publisher only needs a 200; deliveries are what is checked
+    (``bench/ws_verify.py``)."""
+    return [] if response.status_code == 200 else [f"status {response.status_code}"]
 
 
 def _count_edge_cases(base: str) -> tuple[Probe, ...]:
@@ -145,6 +155,24 @@ WORKLOADS: dict[str, Workload] = {
             probes=(Get("/cpu", ExpectCpu()),),
             background=Background("/cpu", connections=8),
             metric="p99",
+        ),
+        Workload(
+            name="ws_fanout",
+            path="/publish",
+            validator=_publish_accepted,
+            description="WebSocket broadcast to N subscribers of one topic, one event at a time",
+            metric="msgs",
+            driver="ws",
+            ws="fanout",
+        ),
+        Workload(
+            name="ws_idle",
+            path="/publish",
+            validator=_publish_accepted,
+            description="server memory per idle WebSocket subscriber (K connections)",
+            metric="kib",
+            driver="ws",
+            ws="idle",
         ),
     )
 }

@@ -136,3 +136,10 @@ PEERS: dict[str, Peer] = {
 
 def default_peers(*, quick: bool) -> list[str]:
     return [p.name for p in PEERS.values() if (p.quick if quick else p.default)]
+
+
+# The WebSocket-only peers (Node `ws`, Socket.IO, Django Channels) are declared with the
+# WebSocket endpoints; imported last because that module imports ``Peer`` from here.
+from bench.peers.ws_peers import WS_ONLY_PEERS  # noqa: E402
+
+PEERS.update({peer.name: peer for peer in WS_ONLY_PEERS})

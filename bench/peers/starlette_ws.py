@@ -1,59 +1,60 @@
-"""Plain Starlette peer for the WebSocket fan-out benchmark: the naive broadcast (a set of
-sockets, one ``await send_text`` per socket) Tidal's hub is measured against.
-
-Speaks just enough of Tidal's channel protocol for ``bench.ws_fanout``'s client: any first
-message is answered with a reply frame, then every publish is sent to every socket.
+"""Starlette peer for the WebSocket workloads: the naive broadcast a Starlette user writes
+(a set of sockets per topic, one ``await send_text`` per socket), which Tidal's hub is
+measured against. Speaks the benchmark's JSON protocol (the shape of Tidal's).
 """
 
 from __future__ import annotations
 
 import json
-import time
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
-sockets: set[WebSocket] = set()
+topics: dict[str, set[WebSocket]] = {}
 
 
 async def channel_socket(websocket: WebSocket) -> None:
     await websocket.accept()
-    await websocket.receive_text()  # the join
-    await websocket.send_text('{"type":"reply","ref":1,"status":"ok"}')
-    sockets.add(websocket)
+    joined: list[str] = []
     try:
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
+        while True:
+            frame = json.loads(await websocket.receive_text())
+            if frame.get("type") == "join" and isinstance(frame.get("topic"), str):
+                topics.setdefault(frame["topic"], set()).add(websocket)
+                joined.append(frame["topic"])
+                reply = {"type": "reply", "ref": frame.get("ref"), "status": "ok"}
+                await websocket.send_text(json.dumps(reply))
+    except WebSocketDisconnect:
+        pass
     finally:
-        sockets.discard(websocket)
+        for topic in joined:
+            topics[topic].discard(websocket)
 
 
 async def publish(request: Request) -> JSONResponse:
-    size = int(request.query_params.get("size", 0))
-    seq = int(request.query_params.get("seq", 0))
-    text = json.dumps(
-        {
-            "type": "event",
-            "topic": "bench:all",
-            "event": "tick",
-            "data": {"seq": seq, "sent": time.monotonic(), "pad": "x" * size},
-        }
-    )
-    for websocket in list(sockets):
+    params = request.query_params
+    data = {
+        "seq": int(params.get("seq", 0)),
+        "sent": float(params.get("sent", 0)),
+        "pad": "x" * int(params.get("size", 0)),
+    }
+    text = json.dumps({"type": "event", "topic": "bench:all", "event": "tick", "data": data})
+    members = topics.get("bench:all", set())
+    for websocket in list(members):
         await websocket.send_text(text)
-    return JSONResponse({"ok": True})
+    return JSONResponse({"delivered": len(members)})
 
 
 async def count(request: Request) -> JSONResponse:
-    return JSONResponse({"sockets": len(sockets)})
+    return JSONResponse({"sockets": len(topics.get("bench:all", ()))})
 
 
 app = Starlette(
     routes=[
-        WebSocketRoute("/_tidal/socket", channel_socket),
+        WebSocketRoute("/ws", channel_socket),
         Route("/publish", publish, methods=["POST"]),
         Route("/count", count),
     ]

@@ -1,27 +1,27 @@
-"""Tidal peer for the WebSocket fan-out benchmark (``python -m bench.ws_fanout``).
+"""Tidal peer for the WebSocket workloads (``ws_fanout``, ``ws_idle``; bench/README.md).
 
-Written the way docs/topics/realtime.md tells users to: one channel, and an HTTP endpoint
-publishing to it through the injected ``Channels``. Every subscriber joins ``bench:all``.
+Written the way docs/topics/realtime.md tells users to: one channel declared with
+``@app.channel``, subscribers joining ``bench:all`` over the channel socket, and an HTTP
+endpoint publishing to it through the injected ``Channels``. The default stack stays on
+(host validation, the socket's origin check, sessions, CSRF, security headers).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tidal import Settings, Tidal
-from tidal.realtime import Channels, install
+from tidal.realtime import Channels
 
 app = Tidal(
     settings=Settings(
         debug=False,
         secret_key="bench-" + "x" * 50,
-        allowed_hosts=["*"],
+        allowed_hosts=["127.0.0.1"],
         access_log=False,
         realtime_idle_timeout=3600.0,  # the benchmark's clients send no heartbeats
     )
 )
-install(app)
 
 
 @app.channel("bench:{name}")
@@ -30,9 +30,9 @@ async def bench(name: str) -> None:
 
 
 @app.post("/publish")
-async def publish(channels: Channels, size: int = 0, seq: int = 0) -> dict[str, Any]:
+async def publish(channels: Channels, seq: int = 0, sent: float = 0.0, size: int = 0) -> Any:
     event_id = await channels.publish(
-        "bench:all", "tick", {"seq": seq, "sent": time.monotonic(), "pad": "x" * size}
+        "bench:all", "tick", {"seq": seq, "sent": sent, "pad": "x" * size}
     )
     return {"id": event_id}
 
