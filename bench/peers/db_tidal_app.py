@@ -1,6 +1,7 @@
 """Tidal peer for the TechEmpower database workloads, through the ORM, written the way
-Tidal's docs tell users to (models in an installed app, ``db: Session`` injected, the
-session committed by Tidal, Jinja2 through ``render``). No benchmark-only shortcuts.
+Tidal's docs tell users to (models in an installed app, ``db: Session`` injected, rows by
+``await db.get(World, id)``, changed attributes committed by Tidal, Jinja2 through
+``render``). No benchmark-only shortcuts.
 
 The database is ``TIDAL_BENCH_DATABASE_URL`` (default: the local ``test`` database), filled
 by the bench harness (``python -m bench setup-db``).
@@ -16,7 +17,8 @@ from sqlalchemy import select
 import tidal.db
 from bench.peers.db_world.models import Fortune, World
 from tidal import Request, Settings, Tidal, render
-from tidal.db import Session, get_or_404
+from tidal.db import Session
+from tidal.http.errors import NotFound
 from tidal.http.responses import HTMLResponse
 
 URL = os.environ.get(
@@ -40,18 +42,25 @@ def count(queries: str) -> int:
         return 1
 
 
+async def find_world(db: Session, ident: int) -> World:
+    found = await db.get(World, ident)
+    if found is None:
+        raise NotFound(f"No world with id {ident}.")
+    return found
+
+
 @app.get("/db")
 async def single_query(db: Session) -> dict[str, int]:
-    world = await get_or_404(db, World, randint(1, 10000))
-    return {"id": world.id, "randomNumber": world.randomnumber}
+    row = await find_world(db, randint(1, 10000))
+    return {"id": row.id, "randomNumber": row.randomnumber}
 
 
 @app.get("/queries")
 async def queries(db: Session, queries: str = "1") -> list[dict[str, int]]:
     worlds = []
     for ident in sample(range(1, 10001), count(queries)):
-        world = await get_or_404(db, World, ident)
-        worlds.append({"id": world.id, "randomNumber": world.randomnumber})
+        row = await find_world(db, ident)
+        worlds.append({"id": row.id, "randomNumber": row.randomnumber})
     return worlds
 
 
@@ -59,7 +68,7 @@ async def queries(db: Session, queries: str = "1") -> list[dict[str, int]]:
 async def updates(db: Session, queries: str = "1") -> list[dict[str, int]]:
     # Rows in id order, so concurrent requests lock them in the same order (no deadlocks).
     ids = sorted(sample(range(1, 10001), count(queries)))
-    worlds = [await get_or_404(db, World, ident) for ident in ids]
+    worlds = [await find_world(db, ident) for ident in ids]
     for world in worlds:
         world.randomnumber = randint(1, 10000)
     # Tidal commits when the handler returns: one batched UPDATE for the changed rows.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.util.concurrency import greenlet_spawn
+from sqlalchemy.util.queue import Empty
 
 import tidal.db
 from tidal import Tidal
@@ -18,6 +21,7 @@ from tidal.checks import run_checks
 from tidal.db import Session
 from tidal.db.engine import _server_settings
 from tidal.db.lifecycle import normalize_url
+from tidal.db.pool import FairPool, FairQueue
 from tidal.testing import LifespanError, TestClient
 
 from ..conftest import make_settings
@@ -184,3 +188,44 @@ async def test_a_sync_handler_asking_for_a_session_fails_at_start_up(app: Tidal)
     with pytest.raises(LifespanError, match=r"sync_handler \(/sync\) asks for a database Session"):
         async with TestClient(app):
             pass
+
+
+# -- the pool serves waiting requests in arrival order (tidal.db.pool) -------------------
+
+
+async def test_the_pool_is_first_come_first_served(app: Tidal) -> None:
+    assert isinstance(tidal.db.database(app).engine.pool, FairPool)
+    queue: FairQueue[str] = FairQueue(maxsize=1)
+    queue.put_nowait("connection")
+    held = queue.get_nowait()
+    served: list[str] = []
+
+    async def request(name: str) -> None:
+        connection = await greenlet_spawn(queue.get, True, 5.0)
+        served.append(name)
+        await asyncio.sleep(0)
+        queue.put_nowait(connection)
+
+    first = asyncio.ensure_future(request("first"))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(request("second"))
+    await asyncio.sleep(0)
+    queue.put_nowait(held)  # returned while two requests wait...
+    with pytest.raises(Empty):
+        queue.get_nowait()  # ...so a newcomer does not take it from them
+    await asyncio.wait_for(asyncio.gather(first, second), 5)
+    assert served == ["first", "second"]
+    assert queue.get_nowait() == "connection"
+
+
+async def test_a_pool_wait_times_out_or_is_cancelled_without_losing_a_connection() -> None:
+    queue: FairQueue[str] = FairQueue(maxsize=1)
+    with pytest.raises(Empty):
+        await greenlet_spawn(queue.get, True, 0.05)  # QueuePool makes it its TimeoutError
+    waiting = asyncio.ensure_future(greenlet_spawn(queue.get, True, 5.0))
+    await asyncio.sleep(0.01)
+    queue.put_nowait("connection")  # handed to the waiter...
+    waiting.cancel()  # ...which is cancelled before it could run: the connection goes back
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert queue.get_nowait() == "connection"

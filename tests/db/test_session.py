@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import ORMExecuteState, defer
 
 import tidal.db
 from tidal import HTTPError, Tidal
-from tidal.db import Session, get_or_404
+from tidal.db import Change, Session, get_or_404
 from tidal.http.errors import NotFound
 from tidal.testing import TestClient
 
-from .blog.models import Author, Board, Card
+from .blog.models import Author, Board, Card, Status
 
 
 async def count_boards(app: Tidal) -> int:
@@ -130,3 +136,186 @@ async def test_session_without_app_uses_the_started_application(app: Tidal) -> N
 
 async def test_install_is_idempotent(app: Tidal) -> None:
     assert tidal.db.install(app) is tidal.db.install(app) is tidal.db.database(app)
+
+
+# -- direct reads: ``db.get`` straight through asyncpg on PostgreSQL ----------------------
+
+
+async def make_card(app: Tidal) -> tuple[int, int]:
+    async with tidal.db.session(app) as db:
+        author = Author(email="ada@example.com", name="Ada")
+        board = Board(name="Roadmap")
+        db.add_all([author, board])
+        await db.flush()
+        card = Card(board_id=board.id, title="Ship", status=Status.doing)
+        db.add(card)
+        await db.flush()
+        return board.id, card.id
+
+
+async def test_get_reads_the_same_object_with_or_without_the_direct_path(
+    app: Tidal, backend: str
+) -> None:
+    board_id, card_id = await make_card(app)
+    async with tidal.db.session(app) as db:
+        card = await db.get(Card, card_id)
+        # PostgreSQL reads it directly: no SQLAlchemy transaction was begun for it.
+        assert db.in_transaction() is (backend == "sqlite")
+        assert card is not None
+        assert await db.get(Card, card_id) is card  # the identity map answers
+        assert await db.get(Card, 999) is None
+        direct = (card.title, card.status, card.note, card.board_id, card.created_at)
+        expected_state = (inspect(card).persistent, inspect(card).expired_attributes)
+    async with tidal.db.session(app) as db:
+        ordinary = (await db.scalars(select(Card).where(Card.id == card_id))).one()
+        assert direct == (
+            ordinary.title,
+            ordinary.status,
+            ordinary.note,
+            ordinary.board_id,
+            ordinary.created_at,
+        )
+        assert direct[1] is Status.doing  # an Enum, converted by its type
+        assert direct[4].tzinfo is not None  # UTCDateTime's result processor ran
+        assert expected_state == (True, set())
+        assert board_id == ordinary.board_id
+
+
+async def test_objects_read_directly_are_persistent_and_their_changes_commit(
+    app: Tidal, backend: str
+) -> None:
+    changes: list[Change] = []
+    tidal.db.database(app).on_commit(lambda delivered: changes.extend(delivered))
+    _, card_id = await make_card(app)
+    changes.clear()
+
+    @app.post("/cards/{card_id:int}/done")
+    async def done(card_id: int, db: Session) -> str:
+        card = await db.get(Card, card_id)
+        assert card is not None
+        card.status = Status.done  # no transaction yet: committed all the same
+        return "ok"
+
+    async with TestClient(app) as client:
+        assert (await client.post(f"/cards/{card_id}/done")).text == "ok"
+    async with tidal.db.session(app) as db:
+        assert (await db.get(Card, card_id)).status is Status.done  # type: ignore[union-attr]
+    assert [(c.action, c.pk, c.changed) for c in changes] == [
+        ("update", (card_id,), frozenset({"status", "updated_at"}))
+    ]
+
+
+async def test_a_request_reading_then_writing_holds_one_connection(
+    make_db_app: Callable[..., Tidal], app: Tidal
+) -> None:
+    served = make_db_app(database_pool_size=1, database_max_overflow=0, database_pool_timeout=2)
+    board_id, card_id = await make_card(app)
+
+    @served.post("/move")
+    async def move(db: Session) -> int:
+        card = await db.get(Card, card_id)  # on PostgreSQL, the direct reads' connection
+        board = await db.get(Board, board_id)
+        assert card is not None
+        assert board is not None
+        db.add(Board(name="Next"))  # the transaction takes over that same connection
+        card.position = 3
+        await db.flush()
+        return card.position
+
+    async with TestClient(served) as client:
+        for _ in range(3):
+            response = await client.post("/move")
+            assert response.status_code in (200, 409), response.text
+    pool = tidal.db.database(served).engine.pool
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    async with tidal.db.session(app) as db:
+        assert (await db.get(Card, card_id)).position == 3  # type: ignore[union-attr]
+
+
+async def test_read_only_requests_return_their_connection(app: Tidal) -> None:
+    _, card_id = await make_card(app)
+
+    @app.get("/cards/{card_id:int}")
+    async def show(card_id: int, db: Session) -> str:
+        card = await db.get(Card, card_id)
+        return card.title if card is not None else "-"
+
+    @app.get("/fail/{card_id:int}")
+    async def fail(card_id: int, db: Session) -> str:
+        await db.get(Card, card_id)
+        raise RuntimeError("after a read")
+
+    async with TestClient(app) as client:
+        for _ in range(3):
+            assert (await client.get(f"/cards/{card_id}")).text == "Ship"
+            assert (await client.get(f"/fail/{card_id}")).status_code == 500
+    assert tidal.db.database(app).engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_cancelled_read_does_not_leak_its_connection(app: Tidal) -> None:
+    _, card_id = await make_card(app)
+    database = tidal.db.database(app)
+    for _ in range(5):
+        async with tidal.db.session(app) as db:
+            reading = asyncio.ensure_future(db.get(Card, card_id))
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    async with tidal.db.session(app) as db:
+        assert (await db.get(Card, card_id)) is not None
+
+
+async def test_a_failing_direct_read_is_retried_the_ordinary_way(app: Tidal, backend: str) -> None:
+    async with tidal.db.session(app) as db:
+        if backend == "sqlite":  # SQLite compares the text with integers: no such row
+            assert await db.get(Card, "not a number") is None
+        else:  # asyncpg refuses the value; the ORM's retry raises SQLAlchemy's error
+            with pytest.raises(DBAPIError):
+                await db.get(Card, "not a number")
+    assert tidal.db.database(app).engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_listeners_and_options_take_the_ordinary_path(app: Tidal) -> None:
+    _, card_id = await make_card(app)
+    seen: list[str] = []
+
+    def watch(state: ORMExecuteState) -> None:
+        seen.append(type(state.statement).__name__)
+
+    async with tidal.db.session(app) as db:
+        event.listen(db.sync_session, "do_orm_execute", watch)
+        assert await db.get(Card, card_id) is not None  # read by the ORM: the hook sees it
+        event.remove(db.sync_session, "do_orm_execute", watch)
+    assert seen == ["Select"]
+    async with tidal.db.session(app) as db:
+        card = await db.get(Card, card_id, options=[defer(Card.note)])
+        assert card is not None
+        assert "note" not in card.__dict__
+        assert db.in_transaction()
+    async with tidal.db.session(app) as db:
+        card = await db.get(Card, card_id)
+        assert card is not None
+        db.expire(card)
+        assert await db.get(Card, card_id) is card  # refreshed by SQLAlchemy
+        assert card.title == "Ship"
+
+
+async def test_a_handler_mixing_statements_and_gets(app: Tidal) -> None:
+    board_id, card_id = await make_card(app)
+
+    @app.get("/boards/{board_id:int}")
+    async def board(board_id: int, db: Session) -> dict[str, object]:
+        found = await db.get(Board, board_id)
+        titles = list(await db.scalars(select(Card.title).where(Card.board_id == board_id)))
+        card = await db.get(Card, card_id)  # a transaction is open now: the ORM reads it
+        assert found is not None
+        assert card is not None
+        return {"name": found.name, "titles": titles, "card": card.title}
+
+    async with TestClient(app) as client:
+        response = await client.get(f"/boards/{board_id}")
+    assert response.json() == {"name": "Roadmap", "titles": ["Ship"], "card": "Ship"}
+    assert tidal.db.database(app).engine.pool.checkedout() == 0  # type: ignore[attr-defined]

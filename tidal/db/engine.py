@@ -35,6 +35,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from tidal.db.exceptions import DatabaseUnavailable
 from tidal.db.lifecycle import DatabaseConfig
+from tidal.db.pool import FairPool
 
 
 def _server_settings(url: URL) -> tuple[URL, dict[str, str]]:
@@ -68,6 +69,7 @@ def create_engine(url: str, config: DatabaseConfig) -> AsyncEngine:
     memory = backend == "sqlite" and parsed.database in (None, "", ":memory:")
     if not memory:
         options.update(
+            poolclass=FairPool,  # waiting requests served in arrival order: see tidal.db.pool
             pool_size=config.pool_size,
             max_overflow=config.max_overflow,
             pool_timeout=config.pool_timeout,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tidal.app import Tidal
     from tidal.checks.messages import CheckMessage
     from tidal.db.changes import Registration
+    from tidal.db.direct import DirectReads
     from tidal.db.sessions import Session
 
 logger = logging.getLogger("tidal.db")
@@ -39,6 +40,8 @@ ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 # Blocking drivers: they would stall the event loop, so they are refused at start-up.
 SYNC_DRIVERS = frozenset({"pysqlite", "pysqlcipher", "psycopg2", "psycopg2cffi", "pg8000"})
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+# Where ``Session.get`` may read directly (tidal.db.direct): (dialect, driver).
+_DIRECT = ("postgresql", "asyncpg")
 
 
 class RequestSession:
@@ -123,6 +126,7 @@ class Database:
         self.listeners: list[Registration] = []
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[Session] | None = None
+        self._direct: DirectReads | None = None
 
     def __repr__(self) -> str:
         return f"<Database {mask_url(self.url)}>"
@@ -135,8 +139,22 @@ class Database:
         if self._engine is None:
             from tidal.db.engine import create_engine
 
-            self._engine = create_engine(self.url, self.config)
+            engine = create_engine(self.url, self.config)
+            dialect = engine.dialect
+            if self.config.lazy_begin and (dialect.name, dialect.driver) == _DIRECT:
+                from tidal.db.direct import DirectReads
+
+                self._direct = DirectReads(engine)  # now, while only Tidal listens
+            self._engine = engine
         return self._engine
+
+    @property
+    def direct(self) -> DirectReads | None:
+        """The direct read path of ``Session.get`` (``tidal.db.direct``): PostgreSQL
+        through asyncpg with lazy BEGIN only, else ``None``."""
+        if self._engine is None:
+            _ = self.engine
+        return self._direct
 
     @property
     def started(self) -> bool:
@@ -183,7 +201,7 @@ class Database:
             if error is not None:
                 raise error from exc
             raise
-        if session.in_transaction():
+        if session.needs_commit():
             try:
                 await session.commit()
             except BaseException as exc:
@@ -192,11 +210,13 @@ class Database:
                 if error is not None:
                     raise error from exc
                 raise
+        await session.release_reader()
 
     async def dispose(self) -> None:
         """Close every pooled connection; the engine is re-created if used again."""
         engine, self._engine = self._engine, None
         self._sessionmaker = None
+        self._direct = None
         if engine is not None:
             await engine.dispose()
 
