@@ -41,6 +41,7 @@ def test_the_tutorial_as_written(tmp_path: Path) -> None:
     applied = run(site, TIDAL, "db", "migrate")
     assert applied.splitlines() == [
         "Applied realtime_0001",
+        "Applied sessions_0001",
         "Applied auth_0001",
         "Applied kanban_0001",
     ]

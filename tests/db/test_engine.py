@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import literal_column, select, table, text
 from sqlalchemy.util.concurrency import greenlet_spawn
 from sqlalchemy.util.queue import Empty
 
@@ -37,6 +37,39 @@ async def test_sqlite_is_tuned_for_a_web_server(tmp_path: Path) -> None:
             assert await db.scalar(text("PRAGMA journal_mode")) == "wal"
             assert await db.scalar(text("PRAGMA busy_timeout")) == 5000
             assert await db.scalar(text("PRAGMA synchronous")) == 1  # NORMAL
+    finally:
+        await database.dispose()
+
+
+async def test_sqlite_requests_that_read_then_write_queue_for_the_lock(tmp_path: Path) -> None:
+    """In WAL mode a deferred transaction that has read cannot start writing once another
+    connection has committed (SQLITE_BUSY_SNAPSHOT, at once: no busy wait). Tidal begins
+    SQLite transactions at the first write instead (``BEGIN IMMEDIATE``), so both commit."""
+    app = Tidal(settings=make_settings(database_url=f"sqlite:///{tmp_path}/db.sqlite3"))
+    database = tidal.db.install(app)
+    try:
+        async with tidal.db.session(app) as db:
+            await db.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+            await db.execute(text("INSERT INTO counter VALUES (1, 0), (2, 0)"))
+        read_done, other_committed = asyncio.Event(), asyncio.Event()
+
+        async def read_then_write() -> None:
+            async with tidal.db.session(app) as db:
+                await db.execute(select(literal_column("n")).select_from(table("counter")))
+                read_done.set()
+                await other_committed.wait()
+                await db.execute(text("UPDATE counter SET n = n + 1 WHERE id = 1"))
+
+        async def write_meanwhile() -> None:
+            await read_done.wait()
+            async with tidal.db.session(app) as db:
+                await db.execute(text("UPDATE counter SET n = n + 1 WHERE id = 2"))
+            other_committed.set()
+
+        await asyncio.gather(read_then_write(), write_meanwhile())
+        async with tidal.db.session(app) as db:
+            rows = (await db.execute(text("SELECT id, n FROM counter ORDER BY id"))).all()
+        assert [tuple(row) for row in rows] == [(1, 1), (2, 1)]
     finally:
         await database.dispose()
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import event, func, inspect, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import ORMExecuteState, defer
 
 import tidal.db
@@ -252,17 +252,22 @@ async def test_read_only_requests_return_their_connection(app: Tidal) -> None:
     assert tidal.db.database(app).engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
-async def test_a_cancelled_read_does_not_leak_its_connection(app: Tidal) -> None:
+async def test_a_cancelled_read_does_not_leak_its_connection(app: Tidal, backend: str) -> None:
     _, card_id = await make_card(app)
     database = tidal.db.database(app)
+    # PostgreSQL's direct read gives its connection back; on SQLite (the ORM's path) a
+    # statement cancelled mid-execution invalidates the transaction, so the commit at the
+    # end of the block refuses, and the connection must still go back to the pool.
+    refused = PendingRollbackError if backend == "sqlite" else ()
     for _ in range(5):
-        async with tidal.db.session(app) as db:
-            reading = asyncio.ensure_future(db.get(Card, card_id))
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
-            reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reading
+        with contextlib.suppress(refused):
+            async with tidal.db.session(app) as db:
+                reading = asyncio.ensure_future(db.get(Card, card_id))
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reading
     assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     async with tidal.db.session(app) as db:
         assert (await db.get(Card, card_id)) is not None

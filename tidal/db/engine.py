@@ -1,10 +1,14 @@
 """Creating the ``AsyncEngine``: SQLite tuned for a web server, PostgreSQL with a sized pool.
 
 SQLite gets WAL (readers never wait for the writer), foreign keys enforced, a busy timeout
-(a writer waits for the lock instead of failing at once) and transactions that SQLAlchemy
-begins itself, so SAVEPOINTs and transactional DDL work. PostgreSQL (asyncpg) gets a pool of
-``pool_size`` connections and a connect timeout; libpq's ``?options=-c name=value`` in the
-URL becomes asyncpg ``server_settings``, so ``?options=-csearch_path%3Dtenant`` works.
+(a writer waits for the lock instead of failing at once) and transactions that Tidal begins
+itself, so SAVEPOINTs and transactional DDL work. With ``lazy_begin`` (the default) reads
+before the first write run on their own and ``BEGIN IMMEDIATE`` comes right before the first
+statement that may write (a SAVEPOINT or DDL included), so concurrent requests that read and
+then write queue for the write lock instead of failing with "database is locked".
+PostgreSQL (asyncpg) gets a pool of ``pool_size`` connections and a connect timeout; libpq's
+``?options=-c name=value`` in the URL becomes asyncpg ``server_settings``, so
+``?options=-csearch_path%3Dtenant`` works.
 
 A connection that cannot be opened raises ``DatabaseUnavailable`` whatever the driver's
 own error was, so callers can answer 503 without knowing the driver.
@@ -84,7 +88,12 @@ def create_engine(url: str, config: DatabaseConfig) -> AsyncEngine:
     engine = create_async_engine(parsed, connect_args=connect_args, **options)
     _report_connect_failures(engine)
     if backend == "sqlite":
-        _tune_sqlite(engine, busy_timeout_ms=int(config.connect_timeout * 1000), memory=memory)
+        _tune_sqlite(
+            engine,
+            busy_timeout_ms=int(config.connect_timeout * 1000),
+            memory=memory,
+            lazy=config.lazy_begin,
+        )
     elif parsed.get_driver_name() == "asyncpg" and config.lazy_begin:
         _begin_lazily(engine)
     return engine
@@ -143,7 +152,7 @@ def _report_connect_failures(engine: AsyncEngine) -> None:
             raise DatabaseUnavailable(f"{type(exc).__name__}: {reason}") from exc
 
 
-def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int, memory: bool) -> None:
+def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int, memory: bool, lazy: bool) -> None:
     pragmas = [f"PRAGMA busy_timeout = {busy_timeout_ms}", "PRAGMA foreign_keys = ON"]
     if not memory:
         pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"]
@@ -160,9 +169,34 @@ def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int, memory: bool) -> 
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+    if not lazy:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+        return
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def before_execute(
+        connection: Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None,
+        executemany: bool,
+    ) -> None:
+        # A deferred BEGIN followed by reads pins a WAL snapshot; if another connection
+        # commits before this one's first write, SQLite refuses the upgrade at once
+        # (SQLITE_BUSY_SNAPSHOT, no busy wait). Taking the write lock at the first write
+        # instead waits its turn and always starts from the latest commit.
+        sqlite_connection = cursor._adapt_connection._connection
+        if (
+            connection.in_transaction()
+            and not sqlite_connection.in_transaction
+            and not _reads_only(statement, context, executemany)
+        ):
+            cursor.execute("BEGIN IMMEDIATE")
 
 
 async def ping(engine: AsyncEngine, seconds: float) -> None:

@@ -92,8 +92,9 @@ class DatabaseConfig:
     echo: bool = False
     #: ``Retry-After`` seconds sent with a 503 when the database is unreachable or busy.
     retry_after: int = 5
-    #: PostgreSQL: send BEGIN only before the first statement that may write, so reads
-    #: that come first (and read-only requests) skip two round trips; see tidal.db.engine.
+    #: Send BEGIN only before the first statement that may write: on PostgreSQL reads that
+    #: come first (and read-only requests) skip two round trips; on SQLite it is ``BEGIN
+    #: IMMEDIATE``, so read-then-write requests queue for the lock. See tidal.db.engine.
     lazy_begin: bool = True
 
     @classmethod
