@@ -2,13 +2,17 @@
 
     .venv/bin/python -m bench.profile_app                       # µs/request, all apps
     .venv/bin/python -m bench.profile_app --app tidal --path /json --cprofile 25
+    .venv/bin/python -m bench.profile_app --instructions        # instructions/request
 
 wrk numbers mix the framework with the server (uvicorn's HTTP parsing and transport
 writes are most of a plaintext request). Here each app gets the same pre-built
 ``scope`` and a ``send`` that drops messages, so the difference between two apps is
 exactly what their own code costs. ``--cprofile N`` prints the N functions with the most
 own time for one app and path, which is how docs/performance.md names Tidal's costs.
-Only endpoints that need no database are timed here.
+``--instructions`` counts machine instructions per request under valgrind's callgrind
+(two runs of different lengths, subtracted, so start-up cancels out): on a machine shared
+with other work that count is repeatable where timings are not. Only endpoints that need
+no database are timed here.
 """
 
 from __future__ import annotations
@@ -18,7 +22,12 @@ import asyncio
 import cProfile
 import importlib
 import io
+import os
 import pstats
+import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -126,6 +135,31 @@ def measure(name: str, path: str, requests: int, profile: int = 0) -> float:
     return float(runner(main()))
 
 
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def instructions(name: str, path: str, requests: int) -> float:
+    """Instructions per request: callgrind's total for ``requests`` more requests, minus
+    a short run's, divided by the difference (the hash seed is fixed for repeatability)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    short = max(100, requests // 10)
+    totals = []
+    for count in (short, short + requests):
+        command = [
+            "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+            sys.executable, "-m", "bench.profile_app", "--app", name, "--path", path,
+            "--requests", str(count), "--repeat", "1",
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        found = _COLLECTED.search(done.stderr)
+        if found is None:
+            raise SystemExit(f"no callgrind total in:\n{done.stderr[-2000:]}")
+        totals.append(int(found.group(1)))
+    return (totals[1] - totals[0]) / requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_app", description=__doc__)
     parser.add_argument("--app", choices=list(APPS), action="append")
@@ -133,9 +167,21 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5, help="best of N timings")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instructions per request under callgrind (--requests defaults to 5,000)",
+    )
     args = parser.parse_args()
     paths = args.path or ["/plaintext", "/json"]
     apps = args.app or list(APPS)
+    if args.instructions:
+        requests = 5_000 if args.requests == 20_000 else args.requests
+        print(f"{'app':<10} {'path':<11} {'instructions/req':>16}")
+        for path in paths:
+            for name in apps:
+                print(f"{name:<10} {path:<11} {instructions(name, path, requests):>16,.0f}")
+        return
     if args.cprofile:
         for name in apps:
             for path in paths:

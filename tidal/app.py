@@ -9,7 +9,7 @@ import inspect
 import logging
 import multiprocessing
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -30,14 +30,20 @@ from tidal.http.openapi import openapi_document
 from tidal.http.responses import Response, encode_json
 from tidal.http.routing import MethodShortcuts, Route, Router, RouteTable
 from tidal.middleware import Middleware, ServerErrorMiddleware
+from tidal.middleware.base import direct_call
+from tidal.middleware.errors import PlainRoute
 from tidal.realtime import Channel, Channels
 from tidal.realtime import install as install_realtime
-from tidal.security import build_protections
 from tidal.security import install as install_protections
 from tidal.security.headers import security_headers
+from tidal.security.protections import compile_protections
+from tidal.sessions.session import SCOPE_KEY as SESSION_KEY
+from tidal.sessions.session import HttpSession
 from tidal.types import ASGIApp, Handler, Receive, Scope, Send
 
 logger = logging.getLogger("tidal")
+# Parameters through which a handler can read the request scope (and so its session).
+_SCOPE_SOURCES = frozenset({sig.REQUEST, sig.WEBSOCKET, sig.DEPENDENCY})
 F = TypeVar("F", bound=Handler)
 Hook = Callable[[], Any]
 Lifespan = Callable[["Tidal"], contextlib.AbstractAsyncContextManager[Any]]
@@ -83,6 +89,9 @@ class Tidal(MethodShortcuts):
         self.state: dict[str, Any] = {}
         self._table: RouteTable | None = None
         self._stack: ASGIApp | None = None
+        self._entry: ASGIApp | None = None  # _stack, as the cheapest callable to call
+        # Set when the router attaches sessions itself (see ``_build_stack``).
+        self._new_session: Callable[[Scope], HttpSession] | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._exit_stack: contextlib.AsyncExitStack | None = None
         install_protections(self)  # HttpSession / CsrfToken providers, before routes compile
@@ -197,6 +206,7 @@ class Tidal(MethodShortcuts):
             self._compile(route)
         self._table = RouteTable(routes, mounts)
         self._stack = self._build_stack()
+        self._entry = direct_call(self._stack)
 
     def _compile(self, route: Route) -> None:
         path_params = {n: c.type for n, c in route.pattern.converters.items()}
@@ -244,6 +254,15 @@ class Tidal(MethodShortcuts):
                     "process."
                 )
         route.signature = signature
+        route.reaches_scope = route.websocket or any(
+            p.source in _SCOPE_SOURCES for p in signature.parameters
+        )
+        route.plain = (
+            not route.websocket
+            and not signature.parameters
+            and signature.is_async
+            and not route.cpu_bound
+        )
         if route.websocket:
             route.endpoint = make_websocket_endpoint(self, route, signature)
         else:
@@ -268,13 +287,23 @@ class Tidal(MethodShortcuts):
             app = spec.build(app)
         if settings.gzip_min_size is not None:
             app = GZipMiddleware(app, minimum_size=settings.gzip_min_size)
-        app = build_protections(self, app)  # hosts -> sessions -> csrf
+        protections = compile_protections(self, app)  # hosts -> sessions -> csrf
+        # With no user middleware (which may read the session) between the outer
+        # middleware and the router, the router attaches the session to safe requests,
+        # and only where a handler can reach it (``attach_session``).
+        lazy = not self.user_middleware
+        self._new_session = protections.sessions.new_session if lazy else None
+        # The outer middleware runs the protections inline for HTTP requests, and answers
+        # GET/HEAD to plain routes itself when nothing runs between it and the router.
         app = ServerErrorMiddleware(
-            app,
+            protections.chain,
             debug=settings.debug,
             header=settings.request_id_header,
             access_log=settings.access_log,
             headers=security_headers(settings),
+            protections=protections,
+            lazy_sessions=lazy,
+            plain_routes=self._plain_routes() if app == self._dispatch else None,
         )
         if settings.cors_origins:
             # Outside the error handler, so a browser on another origin can read 4xx/5xx too.
@@ -287,19 +316,44 @@ class Tidal(MethodShortcuts):
             )
         return app
 
+    def _plain_routes(self) -> dict[str, PlainRoute]:
+        """Static paths whose GET (and HEAD) handler is an ``async def`` with no
+        parameters: the outer middleware answers those itself."""
+        assert self._table is not None
+        found = {}
+        for path, match in self._table.static.items():
+            route = match.by_method.get("GET")
+            if route is None or match.by_method.get("HEAD") is not route or not route.plain:
+                continue
+            handler = route.handler
+            found[path] = PlainRoute(handler, route.status_code, self._prepare_plain)
+        return found
+
+    def _prepare_plain(self, scope: Scope) -> None:
+        """What ``_dispatch`` and the endpoint would have put in a plain route's scope
+        before the ``Response`` its handler returned runs."""
+        scope["tidal.app"] = self
+        scope["router"] = self
+        scope["path_params"] = {}
+        self.attach_session(scope)
+
     # -- serving ---------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if self._stack is None:
+        entry = self._entry
+        if entry is None or scope["type"] == "lifespan":
+            if scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
+                return
             self.build()
-        assert self._stack is not None
-        await self._stack(scope, receive, send)
+            entry = self._entry
+            assert entry is not None
+        await entry(scope, receive, send)
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Find the endpoint for the path and method; 404/405 otherwise."""
+    def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Find the endpoint for the path and method; 404/405 otherwise. Returns what to
+        await (the endpoint's coroutine) instead of awaiting it: one frame less per
+        request, and ``await app(...)`` works the same for the caller."""
         table = self._table
         assert table is not None
         scope["tidal.app"] = self
@@ -308,36 +362,42 @@ class Tidal(MethodShortcuts):
         root_path = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :] or "/"
-        match = table.match(path)
+        match = table.static.get(path) or table.match(path)
         if match is not None:
             scope["path_params"] = match.params
             if scope["type"] == "websocket":
                 if match.websocket is not None:
                     assert match.websocket.endpoint is not None
-                    await match.websocket.endpoint(scope, receive, send)
-                    return
+                    return match.websocket.endpoint(scope, receive, send)
             else:
                 route = match.by_method.get(scope["method"])
                 if route is not None:
-                    assert route.endpoint is not None
-                    await route.endpoint(scope, receive, send)
-                    return
+                    endpoint = route.endpoint
+                    assert endpoint is not None
+                    if route.reaches_scope and self._new_session is not None:
+                        self.attach_session(scope)
+                    return endpoint(scope, receive, send)
                 if match.by_method:
-                    await send_error(scope, send, MethodNotAllowed(list(match.by_method)))
-                    return
+                    return send_error(scope, send, MethodNotAllowed(list(match.by_method)))
         mount = table.find_mount(path)
         if mount is not None:
             scope["root_path"] = root_path + mount.prefix
-            await mount.app(scope, receive, send)
-            return
+            self.attach_session(scope)
+            return mount.app(scope, receive, send)
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "No such endpoint"})
-            return
-        await send_error(
+            return send({"type": "websocket.close", "code": 1008, "reason": "No such endpoint"})
+        return send_error(
             scope,
             send,
             NotFound(f"No page or endpoint at {scope['path']!r}. Run `tidal routes` to list them."),
         )
+
+    def attach_session(self, scope: Scope) -> None:
+        """Give an HTTP request its (lazy) ``HttpSession`` if the router is the one to and
+        it has none yet: called for the routes whose handler can reach the scope, for
+        mounted apps, and before a handler's own ``Response`` runs."""
+        if self._new_session is not None and SESSION_KEY not in scope:
+            scope[SESSION_KEY] = self._new_session(scope)
 
     def url_path_for(self, name: str, /, **params: Any) -> URLPath:
         """The path of route ``name`` (``"api:show_item"`` in a named group)."""
@@ -350,9 +410,10 @@ class Tidal(MethodShortcuts):
     def process_pool(self) -> Executor:
         """The worker processes for ``cpu_bound`` handlers, started on first use."""
         if self._pool is None:
-            workers = self.settings.cpu_workers or os.cpu_count() or 1
             self._pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn")
+                self.settings.cpu_workers or default_cpu_workers(),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=lower_priority,
             )
         return self._pool
 
@@ -420,6 +481,26 @@ class Tidal(MethodShortcuts):
             await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
             return
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def default_cpu_workers() -> int:
+    """One worker per CPU this process may run on, less one left to the event loop; at
+    least one. The affinity, not the machine: a server pinned to one core (``taskset``,
+    a container's cpuset) that started a worker per machine core had its loop compete
+    with all of them for that core."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
+        cpus = os.cpu_count() or 1
+    return max(1, cpus - 1)
+
+
+def lower_priority() -> None:
+    """Run in each ``cpu_bound`` worker: ``nice`` it, so that when it shares a core with
+    the event loop the loop gets the core first. The loop's work is short and answers
+    every other request; the worker's is long and waits no more than it would queue."""
+    with contextlib.suppress(OSError):  # not allowed here: run at the same priority
+        os.nice(10)
 
 
 async def _call_hook(hook: Hook) -> None:

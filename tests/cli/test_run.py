@@ -158,3 +158,16 @@ def test_logging_config_prints_access_lines() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == 'INFO:     {"path": "/"}\n'
     assert done.stderr == "ERROR:    boom\n"
+
+
+def test_granian_reloads_on_code_changes_only() -> None:
+    """granian's own filter passes every file: a write by the application (its SQLite
+    database) restarted it in a loop."""
+    from watchfiles import Change
+
+    accepts = run_module.code_changes_filter()()
+    assert accepts(Change.modified, "/project/app.py")
+    assert accepts(Change.modified, "/project/.env")
+    assert not accepts(Change.modified, "/project/db.sqlite3")
+    assert not accepts(Change.added, "/project/db.sqlite3-journal")
+    assert not accepts(Change.modified, "/project/__pycache__/app.cpython-311.pyc")

@@ -133,11 +133,26 @@ def serve_granian(target: str, *, host: str, port: int, reload: bool, workers: i
         workers=workers or 1,
         loop=Loops.uvloop if _installed("uvloop") else Loops.asyncio,
         reload=reload,
+        # As for uvicorn: only code and .env. granian's default watches every file, so a
+        # write by the application (the default SQLite database) restarted it in a loop.
+        reload_filter=code_changes_filter() if reload else None,
         working_dir=Path.cwd(),
         log_access=False,
         log_dictconfig=log_config,
     )
     server.serve()
+
+
+def code_changes_filter() -> Any:
+    """A watchfiles filter class passing changes to ``*.py`` and ``.env`` files only."""
+    from watchfiles import DefaultFilter
+
+    class CodeChanges(DefaultFilter):
+        def __call__(self, change: Any, path: str) -> bool:
+            name = Path(path).name
+            return (name.endswith(".py") or name == ".env") and super().__call__(change, path)
+
+    return CodeChanges
 
 
 SERVERS = {"uvicorn": serve_uvicorn, "granian": serve_granian}

@@ -82,7 +82,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Compress responses larger than this many bytes with gzip; None turns compression off.
     gzip_min_size: int | None = None
 
-    # Worker processes for ``cpu_bound=True`` handlers; 0 means one per CPU core.
+    # Worker processes for ``cpu_bound=True`` handlers; 0 means one per CPU this process may
+    # run on (its affinity) less one, left to the event loop, and at least one. The workers
+    # run at a lower priority (nice 10), so the event loop wins a core they share.
     cpu_workers: int = 0
 
     # Ids of start-up checks to silence, e.g. ["security.W001"].

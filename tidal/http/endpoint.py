@@ -32,7 +32,7 @@ from tidal.http.errors import (
     send_error,
 )
 from tidal.http.requests import Request
-from tidal.http.responses import respond
+from tidal.http.responses import Response, respond
 from tidal.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -409,7 +409,10 @@ def make_endpoint(app: Tidal, route: Route, signature: sig.Signature) -> ASGIApp
         async def call(kwargs: dict[str, Any]) -> Any:
             return await anyio.to_thread.run_sync(functools.partial(handler, **kwargs))
 
-    if not has_params and signature.is_async and not route.cpu_bound:
+    # A handler that cannot reach the scope got no session from the router; a Response it
+    # returns might read one, so it gets it before it runs.
+    attach = None if route.reaches_scope else app.attach_session
+    if route.plain:
 
         async def plain_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
             try:
@@ -417,6 +420,8 @@ def make_endpoint(app: Tidal, route: Route, signature: sig.Signature) -> ASGIApp
             except HTTPError as exc:
                 await send_error(scope, send, exc)
                 return
+            if attach is not None and isinstance(result, Response):
+                attach(scope)
             await respond(scope, receive, send, result, status)
 
         return plain_endpoint
@@ -436,6 +441,8 @@ def make_endpoint(app: Tidal, route: Route, signature: sig.Signature) -> ASGIApp
             return
         except ClientDisconnected:
             return
+        if attach is not None and isinstance(result, Response):
+            attach(scope)
         await respond(scope, receive, send, result, status)
 
     return endpoint

@@ -106,6 +106,11 @@ class Route:
     pattern: PathPattern = field(init=False)
     endpoint: ASGIApp | None = field(default=None, init=False)
     signature: Signature | None = field(default=None, init=False)
+    # Whether the handler can read the request scope (through a Request, a WebSocket or a
+    # provider): one that cannot gets no session object made for it (``Tidal._dispatch``).
+    reaches_scope: bool = field(default=True, init=False)
+    # An ``async def`` with no parameters (the outer middleware may answer it directly).
+    plain: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.pattern = PathPattern.parse(self.path)
@@ -324,7 +329,8 @@ class RouteTable:
         self.routes = routes
         self.mounts = sorted(mounts, key=lambda m: len(m.prefix), reverse=True)
         self.by_name: dict[str, Route] = {}
-        self._static: dict[str, Match] = {}
+        # Paths without parameters, read directly by the dispatcher (one dict lookup).
+        self.static: dict[str, Match] = {}
         self._dynamic: list[tuple[PathPattern, Match]] = []
         dynamic_by_template: dict[str, Match] = {}
         for route in routes:
@@ -338,7 +344,7 @@ class RouteTable:
             self.by_name.setdefault(route.name, route)
             pattern = route.pattern
             if pattern.is_static:
-                match = self._static.setdefault(pattern.template, Match({}, {}, None))
+                match = self.static.setdefault(pattern.template, Match({}, {}, None))
             else:
                 if pattern.template not in dynamic_by_template:
                     dynamic_by_template[pattern.template] = Match({}, {}, None)
@@ -357,12 +363,12 @@ class RouteTable:
                         f"{route.handler.__qualname__})."
                     )
                 match.by_method[method] = route
-        for match in [*self._static.values(), *dynamic_by_template.values()]:
+        for match in [*self.static.values(), *dynamic_by_template.values()]:
             if "GET" in match.by_method and "HEAD" not in match.by_method:
                 match.by_method["HEAD"] = match.by_method["GET"]
 
     def match(self, path: str) -> Match | None:
-        found = self._static.get(path)
+        found = self.static.get(path)
         if found is not None:
             return found
         for pattern, match in self._dynamic:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -24,4 +25,14 @@ class Middleware:
         return f"Middleware({name}, {self.options!r})"
 
 
-__all__ = ["Middleware"]
+def direct_call(app: ASGIApp) -> ASGIApp:
+    """``app`` in the form cheapest to call once per request: the bound ``__call__`` of a
+    middleware instance (calling the instance itself looks the method up on its type every
+    time, about a sixth of a microsecond per layer). Build-time only."""
+    if isinstance(app, types.FunctionType | types.MethodType):
+        return app
+    call = getattr(app, "__call__", None)  # noqa: B004 - the bound method itself is wanted
+    return call if isinstance(call, types.MethodType) else app
+
+
+__all__ = ["Middleware", "direct_call"]

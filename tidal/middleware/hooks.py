@@ -1,36 +1,41 @@
-"""Response hooks: work that must happen when a response starts (save a session, set its
-cookie), registered by the request only when it is needed.
+"""What happens when a response starts: the headers every response gets, and response
+hooks, work registered by the request only when it is needed (save a session, set its
+cookie).
 
-The outer middleware (``ServerErrorMiddleware``) already wraps ``send`` once per request;
-it runs the hooks found in ``scope[RESPONSE_HOOKS]`` when the response starts. A feature
-that registers its hook lazily (a session, once loaded) costs nothing to requests that never
-use it, instead of one more ``send`` wrapper on every request.
+The outer middleware (``ServerErrorMiddleware``) keeps one ``Exchange`` (defined with the
+responses, which use it) per HTTP request in ``scope[EXCHANGE]``; its ``send`` wraps the
+server's once, adds the headers and runs the hooks when the response starts. A feature that
+registers its hook lazily (a session, once loaded) costs nothing to requests that never use
+it, instead of one more ``send`` wrapper on every request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
+from tidal.http.responses import EXCHANGE, Exchange, ResponseHook
 from tidal.types import Scope
-
-RESPONSE_HOOKS = "tidal.response_hooks"
-
-# Called with the response status; returns headers to add to the response.
-ResponseHook = Callable[[int], Awaitable[list[tuple[bytes, bytes]]]]
 
 
 def add_response_hook(scope: Scope, hook: ResponseHook) -> bool:
     """Run ``hook`` when this request's response starts. False when no outer middleware
     runs hooks for this scope (the caller must then wrap ``send`` itself)."""
-    hooks: list[ResponseHook] | None = scope.get(RESPONSE_HOOKS)
-    if hooks is None:
+    exchange: Exchange | None = scope.get(EXCHANGE)
+    if exchange is None:
         return False
-    hooks.append(hook)
+    if exchange.hooks is None:
+        exchange.hooks = [hook]
+    else:
+        exchange.hooks.append(hook)
     return True
 
 
 def supports_response_hooks(scope: Scope) -> bool:
-    return RESPONSE_HOOKS in scope
+    return EXCHANGE in scope
 
 
-__all__ = ["RESPONSE_HOOKS", "ResponseHook", "add_response_hook", "supports_response_hooks"]
+__all__ = [
+    "EXCHANGE",
+    "Exchange",
+    "ResponseHook",
+    "add_response_hook",
+    "supports_response_hooks",
+]

@@ -34,43 +34,48 @@ class AllowedHostsMiddleware:
         self.debug = debug
         self.patterns = effective_patterns(allowed_hosts, debug)
         self.allow_all = "*" in self.patterns
-        self._accepted: dict[bytes, None] = {}
+        # Host values already accepted: a bounded cache the outer middleware reads too.
+        self.accepted: dict[bytes, None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.allow_all or scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         host: bytes | None = None
+        count = 0
         for key, value in scope["headers"]:
             if key == b"host":
-                if host is not None:
-                    await self.refuse(scope, send, None, "The request has two Host headers.")
-                    return
                 host = value
-        if host is not None and host in self._accepted:
+                count += 1
+        if count == 1 and host in self.accepted:
             await self.app(scope, receive, send)
             return
+        problem = self.check(scope, host, count)
+        if problem is not None:
+            await self.refuse(scope, send, host if count == 1 else None, problem)
+            return
+        await self.app(scope, receive, send)
+
+    def check(self, scope: Scope, host: bytes | None, count: int) -> str | None:
+        """Why the request is refused, given its ``count`` Host headers (``host`` the
+        last), or None when it may go on. The outer middleware calls this inline for HTTP
+        requests whose Host is not in ``accepted``."""
+        if count > 1:
+            return "The request has two Host headers."
         if host is None:
             # HTTP/1.0 may omit Host; URLs are then built from the server's own address
             # (not the client's say), which must be allowed too.
-            await self.check_server(scope, receive, send)
-            return
+            server = scope.get("server")
+            name = server[0] if server else None
+            if not isinstance(name, str) or self.problem(name.encode("latin-1")) is not None:
+                return "The request has no Host header."
+            return None
+        if host in self.accepted:
+            return None
         problem = self.problem(host)
-        if problem is not None:
-            await self.refuse(scope, send, host, problem)
-            return
-        assert host is not None
-        if len(self._accepted) < _CACHE_LIMIT:
-            self._accepted[host] = None
-        await self.app(scope, receive, send)
-
-    async def check_server(self, scope: Scope, receive: Receive, send: Send) -> None:
-        server = scope.get("server")
-        name = server[0] if server else None
-        if not isinstance(name, str) or self.problem(name.encode("latin-1")) is not None:
-            await self.refuse(scope, send, None, "The request has no Host header.")
-            return
-        await self.app(scope, receive, send)
+        if problem is None and len(self.accepted) < _CACHE_LIMIT:
+            self.accepted[host] = None
+        return problem
 
     def problem(self, host: bytes) -> str | None:
         """Why ``host`` is refused, or None when it is allowed."""

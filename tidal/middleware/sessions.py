@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from tidal.middleware.hooks import supports_response_hooks
@@ -34,6 +35,11 @@ class SessionMiddleware:
         self.app = app
         self.store = store
         self.config = config
+        # ``new_session(scope)``: a partial, so the outer middleware that attaches sessions
+        # to HTTP requests itself calls no Python frame for it.
+        self.new_session: Callable[[Scope], HttpSession] = functools.partial(
+            HttpSession, store, config
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -41,7 +47,7 @@ class SessionMiddleware:
             # (a Tidal app mounted in another shares the outer app's session)
             await self.app(scope, receive, send)
             return
-        session = HttpSession(self.store, self.config, scope)
+        session = self.new_session(scope)
         scope[SCOPE_KEY] = session
         if kind == "websocket" or supports_response_hooks(scope):
             # Inside Tidal's outer middleware the session registers a response hook when

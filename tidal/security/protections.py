@@ -2,16 +2,21 @@
 and the start-up log of every protection turned off.
 
 ``Tidal`` calls ``install(app)`` when it is constructed (providers must exist before routes
-compile) and ``build_protections(app, inner)`` when it builds its middleware stack, just
-inside the error handler:
+compile) and ``compile_protections(app, inner)`` when it builds its middleware stack, just
+inside the outer middleware:
 
-    CORS -> errors -> hosts -> security headers -> sessions -> csrf -> inner (GZip, user
-    middleware, router)
+    CORS -> outer (request id, security headers, errors) -> hosts -> sessions -> csrf
+    -> inner (GZip, user middleware, router)
+
+The outer middleware runs the first three steps inline for plain HTTP requests (one frame
+instead of four: measured, each layer costs a request about half a microsecond) and
+the chain as built here for everything else (WebSockets, Tidal apps mounted in others).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tidal.http.requests import Request
@@ -27,6 +32,8 @@ from tidal.types import ASGIApp, Scope
 if TYPE_CHECKING:
     from tidal.app import Tidal
     from tidal.conf.settings import Settings
+    from tidal.middleware.hosts import AllowedHostsMiddleware
+    from tidal.middleware.sessions import SessionMiddleware
 
 logger = logging.getLogger("tidal.security")
 INSTALLED_KEY = "tidal.security.installed"
@@ -37,29 +44,59 @@ async def provide_session(request: Request) -> HttpSession:
     return await get_session(request.scope)
 
 
-def build_protections(app: Tidal, inner: ASGIApp) -> ASGIApp:
-    """Wrap ``inner`` in the protections ``app.settings`` turn on, outermost first:
-    allowed hosts, security headers, sessions, CSRF; and log (``tidal.security``, WARNING)
-    one line per protection turned off. Called once, when the application builds."""
+@dataclass(frozen=True, eq=False)
+class Protections:
+    """The protections of one application, compiled once.
+
+    Attributes:
+        chain: hosts -> sessions -> CSRF -> ``inner``, each layer a middleware: how
+            WebSocket handshakes and the scopes of mounted apps are checked.
+        hosts: the host validation layer, or None when ``allowed_hosts`` allows any.
+        sessions: the session layer (its store and cookie settings).
+        unsafe: what an HTTP request with an unsafe method goes to once its host is
+            checked and its session attached: the CSRF layer, or ``inner`` with CSRF off.
+        inner: what a safe HTTP request (GET, HEAD, OPTIONS, TRACE) goes to.
+    """
+
+    chain: ASGIApp
+    hosts: AllowedHostsMiddleware | None
+    sessions: SessionMiddleware
+    unsafe: ASGIApp
+    inner: ASGIApp
+
+
+def compile_protections(app: Tidal, inner: ASGIApp) -> Protections:
+    """The protections ``app.settings`` turn on around ``inner``; logs (``tidal.security``,
+    WARNING) one line per protection turned off. Called once, when the application
+    builds."""
     # Imported here: the middleware modules import this package's submodules.
     from tidal.middleware.csrf import CSRFMiddleware
     from tidal.middleware.hosts import AllowedHostsMiddleware
     from tidal.middleware.sessions import SessionMiddleware
 
     settings = app.settings
-    stack = inner
+    unsafe = inner
     if settings.csrf_enabled:
-        stack = CSRFMiddleware(stack, settings=settings, route_target=route_target(app))
-    stack = SessionMiddleware(
-        stack, store=lambda: get_session_store(app), config=SessionConfig.from_settings(settings)
+        unsafe = CSRFMiddleware(inner, settings=settings, route_target=route_target(app))
+    sessions = SessionMiddleware(
+        unsafe, store=lambda: get_session_store(app), config=SessionConfig.from_settings(settings)
     )
+    chain: ASGIApp = sessions
+    hosts = None
     if "*" not in effective_patterns(settings.allowed_hosts, settings.debug):
-        stack = AllowedHostsMiddleware(
-            stack, allowed_hosts=settings.allowed_hosts, debug=settings.debug
+        hosts = AllowedHostsMiddleware(
+            sessions, allowed_hosts=settings.allowed_hosts, debug=settings.debug
         )
+        chain = hosts
     for line in disabled_protections(app):
         logger.warning("%s", line)
-    return stack
+    return Protections(chain, hosts, sessions, unsafe, inner)
+
+
+def build_protections(app: Tidal, inner: ASGIApp) -> ASGIApp:
+    """Wrap ``inner`` in the protections ``app.settings`` turn on, outermost first:
+    allowed hosts, sessions, CSRF (see ``compile_protections``)."""
+    return compile_protections(app, inner).chain
 
 
 def install(app: Tidal) -> None:
@@ -172,7 +209,9 @@ def disabled_protections(app: Tidal) -> list[str]:
 
 
 __all__ = [
+    "Protections",
     "build_protections",
+    "compile_protections",
     "disabled_protections",
     "disabled_settings",
     "exempt_routes",
