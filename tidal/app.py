@@ -60,7 +60,8 @@ class Tidal(MethodShortcuts):
             module.
         middleware: user middleware, innermost last; runs inside Tidal's own.
         on_startup: callables (sync or async) run in order at start-up.
-        on_shutdown: callables run in order at shutdown.
+        on_shutdown: callables run at shutdown, the last registered first (what started
+            last stops first: the outbox relay before the database it reads).
         lifespan: an async context manager factory ``lifespan(app)`` wrapping the app's life.
         providers: ``{Type: factory}`` so handlers get ``Type`` parameters injected.
     """
@@ -441,7 +442,7 @@ class Tidal(MethodShortcuts):
 
     async def shutdown(self) -> None:
         try:
-            for hook in self.shutdown_hooks:
+            for hook in reversed(self.shutdown_hooks):
                 await _call_hook(hook)
         finally:
             stack, self._exit_stack = self._exit_stack, None

@@ -26,10 +26,19 @@ async def test_lifespan_hooks_and_context(app: Tidal) -> None:
         events.append("async start")
 
     app.on_startup(async_start)
-    app.on_shutdown(lambda: events.append("stop"))
+    app.on_shutdown(lambda: events.append("stop first hook"))
+    app.on_shutdown(lambda: events.append("stop second hook"))
     async with TestClient(app):
         assert events == ["sync start", "async start", "enter"]
-    assert events == ["sync start", "async start", "enter", "stop", "exit"]
+    # Shutdown hooks run last registered first: a part stops before the parts it relies on.
+    assert events == [
+        "sync start",
+        "async start",
+        "enter",
+        "stop second hook",
+        "stop first hook",
+        "exit",
+    ]
 
 
 async def test_websocket_session_round_trip_and_close_codes(app: Tidal) -> None:
