@@ -41,7 +41,7 @@ def ws_versions() -> dict[str, str]:
     """Versions of the WebSocket stacks measured, for results.json (the HTTP packages are
     in ``bench/sysinfo.py``)."""
     versions: dict[str, str] = {}
-    for name in ("websockets", "channels", "daphne"):
+    for name in ("websockets", "channels", "daphne", "channels-redis", "redis"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
     for name in ("ws", "socket.io"):

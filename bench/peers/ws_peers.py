@@ -2,8 +2,9 @@
 
 Kept apart from the HTTP registry (``bench/peers/__init__.py``): an HTTP peer serves
 the WebSocket workloads from another app (``WsEndpoint.app``), and the peers that exist
-only for WebSockets (Node ``ws``, Socket.IO, Django Channels) are added to ``PEERS`` from
-here and serve no HTTP workload. A (peer, workload) pair that does not apply is not run.
+only for WebSockets (Node ``ws``, Socket.IO, Django Channels on its in-memory and its Redis
+channel layer) are added to ``PEERS`` from here and serve no HTTP workload. A (peer,
+workload) pair that does not apply is not run.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class WsEndpoint:
 _NODE_ENV = MappingProxyType({"NODE_ENV": "production"})
 _TIDAL_WS = "bench.peers.tidal_ws:app"
 _CHANNELS = "bench.peers.django_channels.asgi:application"
+_CHANNELS_REDIS = "bench.peers.django_channels.asgi_redis:application"
 
 WS_ONLY_PEERS: tuple[Peer, ...] = (
     Peer(
@@ -54,6 +56,11 @@ WS_ONLY_PEERS: tuple[Peer, ...] = (
         quick=True,
     ),
     Peer(
+        "django-channels-redis",
+        _CHANNELS_REDIS,
+        description="the same Channels project on channels_redis' RedisChannelLayer; uvicorn",
+    ),
+    Peer(
         "channels-daphne",
         _CHANNELS,
         server="daphne",
@@ -70,6 +77,7 @@ WS_ENDPOINTS: dict[str, WsEndpoint] = {
     "node-ws": WsEndpoint("/ws"),
     "socketio": WsEndpoint("/socket.io/?EIO=4&transport=websocket", dialect="socketio"),
     "django-channels": WsEndpoint("/ws"),
+    "django-channels-redis": WsEndpoint("/ws"),
     "channels-daphne": WsEndpoint("/ws"),
 }
 """Peer name -> its WebSocket endpoint, for every peer that serves the WebSocket workloads."""
