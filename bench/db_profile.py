@@ -38,6 +38,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.profile_app import scope_for
+
 PEERS = {
     "tidal": "bench.peers.db_tidal_app:app",
     "starlette": "bench.peers.db_starlette_app:app",
@@ -52,30 +54,6 @@ WORKLOADS = {
 REQUESTS = {"db": 4000, "queries": 400, "fortunes": 4000, "updates": 300}
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-
-
-def scope_for(target: str) -> dict[str, Any]:
-    """What uvicorn hands an app for ``GET target`` with wrk's headers."""
-    path, _, query = target.partition("?")
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "scheme": "http",
-        "method": "GET",
-        "root_path": "",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"accept", b"application/json,text/html;q=0.9,*/*;q=0.7"),
-            (b"connection", b"keep-alive"),
-        ],
-        "state": {},
-    }
 
 
 class Lifespan:

@@ -45,8 +45,10 @@ def load(target: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def scope_for(path: str) -> dict[str, Any]:
-    """What uvicorn hands an app for ``GET path`` with wrk's headers."""
+def scope_for(target: str) -> dict[str, Any]:
+    """What uvicorn hands an app for ``GET target`` (a path, maybe with a query string)
+    with wrk's headers."""
+    path, _, query = target.partition("?")
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -58,7 +60,7 @@ def scope_for(path: str) -> dict[str, Any]:
         "root_path": "",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "headers": [
             (b"host", b"127.0.0.1:8000"),
             (b"accept", b"application/json,text/html;q=0.9,*/*;q=0.7"),
