@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -141,6 +142,7 @@ async def test_unreachable_database_stops_start_up_with_a_clear_message(
     # A generous timeout: on a loaded machine a probe abandoned by its timeout would leave
     # aiosqlite's thread answering a closed event loop after the test.
     app = make_db_app(database_url=url, database_connect_timeout=5.0)
+    threads_before = set(threading.enumerate())
     with pytest.raises(LifespanError) as failed:
         async with TestClient(app):
             pass
@@ -148,6 +150,11 @@ async def test_unreachable_database_stops_start_up_with_a_clear_message(
     assert "Cannot reach the database at TIDAL_DATABASE_URL=" in message
     assert hint in message
     assert "hunter2" not in message  # the password is masked
+    # aiosqlite's thread for the failed connection answers its last future after the
+    # failure; let it finish while this test's event loop can still take the answer.
+    for thread in set(threading.enumerate()) - threads_before:
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, 10)
 
 
 async def test_an_app_that_never_uses_the_database_never_opens_it(
