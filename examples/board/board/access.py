@@ -8,7 +8,7 @@ one are sent to the login page, API clients get 401.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import select
 
@@ -17,17 +17,27 @@ from tidal import Depends, HTTPError
 from tidal.auth import User
 from tidal.db import Session
 
+_Row = TypeVar("_Row", Board, BoardList, Card)
+
+
+async def _for_member(
+    db: Session, user: User, model: type[_Row], board_id: Any, row_id: int, noun: str
+) -> _Row:
+    """The row ``row_id`` of ``model`` if ``user`` is a member of the board its column
+    ``board_id`` names, else 404."""
+    query = (
+        select(model)
+        .join(Membership, Membership.board_id == board_id)
+        .where(model.id == row_id, Membership.user_id == user.id)
+    )
+    row = await db.scalar(query)
+    if row is None:
+        raise HTTPError(404, f"No {noun} with id {row_id}.")
+    return row
+
 
 async def member_board(board_id: int, user: User, db: Session) -> Board:
-    query = (
-        select(Board)
-        .join(Membership, Membership.board_id == Board.id)
-        .where(Board.id == board_id, Membership.user_id == user.id)
-    )
-    board = await db.scalar(query)
-    if board is None:
-        raise HTTPError(404, f"No board with id {board_id}.")
-    return board
+    return await _for_member(db, user, Board, Board.id, board_id, "board")
 
 
 async def owned_board(board_id: int, user: User, db: Session) -> Board:
@@ -39,27 +49,11 @@ async def owned_board(board_id: int, user: User, db: Session) -> Board:
 
 
 async def member_list(list_id: int, user: User, db: Session) -> BoardList:
-    query = (
-        select(BoardList)
-        .join(Membership, Membership.board_id == BoardList.board_id)
-        .where(BoardList.id == list_id, Membership.user_id == user.id)
-    )
-    board_list = await db.scalar(query)
-    if board_list is None:
-        raise HTTPError(404, f"No list with id {list_id}.")
-    return board_list
+    return await _for_member(db, user, BoardList, BoardList.board_id, list_id, "list")
 
 
 async def member_card(card_id: int, user: User, db: Session) -> Card:
-    query = (
-        select(Card)
-        .join(Membership, Membership.board_id == Card.board_id)
-        .where(Card.id == card_id, Membership.user_id == user.id)
-    )
-    card = await db.scalar(query)
-    if card is None:
-        raise HTTPError(404, f"No card with id {card_id}.")
-    return card
+    return await _for_member(db, user, Card, Card.board_id, card_id, "card")
 
 
 MemberBoard = Annotated[Board, Depends(member_board)]
